@@ -1,0 +1,100 @@
+// `hanvit info`: version, build options, CPU features, devices and per-backend op coverage.
+#include <cstdio>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+
+#include "apps/commands.h"
+#include "modules/backend/backend.h"
+
+namespace hanvit::app {
+namespace {
+
+nlohmann::json cpu_features() {
+  nlohmann::json compiled = nlohmann::json::array(), detected = nlohmann::json::array();
+#ifdef __AVX512F__
+  compiled.push_back("avx512f");
+#endif
+#ifdef __AVX2__
+  compiled.push_back("avx2");
+#endif
+#ifdef __FMA__
+  compiled.push_back("fma");
+#endif
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f")) detected.push_back("avx512f");
+  if (__builtin_cpu_supports("avx2")) detected.push_back("avx2");
+  if (__builtin_cpu_supports("fma")) detected.push_back("fma");
+  return {{"compiled_for", compiled}, {"detected", detected}, {"threads", std::thread::hardware_concurrency()}};
+}
+
+nlohmann::json build_info() {
+  nlohmann::json build;
+#ifdef HANVIT_WITH_CUDA
+  build["cuda"] = true;
+#else
+  build["cuda"] = false;
+#endif
+#ifdef NDEBUG
+  build["type"] = "release";
+#else
+  build["type"] = "debug";
+#endif
+  build["compiler"] = __VERSION__;
+  return build;
+}
+
+nlohmann::json info_json() {
+  nlohmann::json out;
+  out["version"] = HANVIT_VERSION;
+  out["build"] = build_info();
+  out["cpu"] = cpu_features();
+  nlohmann::json backends = nlohmann::json::object();
+  for (Backend* backend : available_backends()) {
+    nlohmann::json ops = nlohmann::json::array();
+    for (OpKind op : backend->supported_ops()) ops.push_back(std::string(op_name(op)));
+    backends[backend->name()] = {{"device", backend->device().str()}, {"ops", ops}};
+  }
+  out["backends"] = backends;
+  return out;
+}
+
+void print_text(const nlohmann::json& info) {
+  std::printf("hanvit %s (%s build, %s)\n", info["version"].get<std::string>().c_str(),
+              info["build"]["type"].get<std::string>().c_str(), info["build"]["compiler"].get<std::string>().c_str());
+  std::printf("cuda support: %s\n", info["build"]["cuda"].get<bool>() ? "built" : "not built");
+  std::printf("cpu: %u threads, compiled for [%s], detected [%s]\n", info["cpu"]["threads"].get<unsigned>(),
+              info["cpu"]["compiled_for"].dump().c_str(), info["cpu"]["detected"].dump().c_str());
+  for (const auto& [name, backend] : info["backends"].items()) {
+    std::printf("backend %s (%s): %zu of %zu ops\n", name.c_str(), backend["device"].get<std::string>().c_str(),
+                backend["ops"].size(), kOpCount);
+    std::string line = " ";
+    for (const auto& op : backend["ops"]) {
+      if (line.size() > 80) {
+        std::printf("%s\n", line.c_str());
+        line = " ";
+      }
+      line += " " + op.get<std::string>();
+    }
+    std::printf("%s\n", line.c_str());
+  }
+}
+
+}  // namespace
+
+void add_info_command(CLI::App& app) {
+  auto* cmd = app.add_subcommand("info", "Show version, build options, CPU features, devices and op coverage");
+  auto as_json = std::make_shared<bool>(false);
+  cmd->add_flag("--json", *as_json, "Print one JSON object instead of text");
+  cmd->callback([as_json] {
+    nlohmann::json info = info_json();
+    if (*as_json) {
+      std::printf("%s\n", info.dump().c_str());
+    } else {
+      print_text(info);
+    }
+  });
+}
+
+}  // namespace hanvit::app

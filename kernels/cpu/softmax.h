@@ -1,0 +1,30 @@
+// Softmax-family f32 kernels over the last axis: softmax, log_softmax, their backward, and
+// cross-entropy with ignore_index and label smoothing (PyTorch semantics, except that a batch
+// whose rows are all ignored has loss 0 and gradient 0 where PyTorch gives NaN).
+#pragma once
+
+#include <cstdint>
+
+namespace hanvit::cpu {
+
+// y (rows, cols) = exp(x - max) / sum(exp(x - max)) per row.
+void softmax_f32(const float* x, float* y, int64_t rows, int64_t cols);
+// y (rows, cols) = x - max - log(sum(exp(x - max))) per row.
+void log_softmax_f32(const float* x, float* y, int64_t rows, int64_t cols);
+// dx (rows, cols) = y * (dy - sum(dy * y)) per row; y is the softmax output.
+void softmax_backward_f32(const float* y, const float* dy, float* dx, int64_t rows, int64_t cols);
+// dx (rows, cols) = dy - exp(y) * sum(dy) per row; y is the log_softmax output.
+void log_softmax_backward_f32(const float* y, const float* dy, float* dx, int64_t rows, int64_t cols);
+
+// logits (rows, classes), labels (rows) -> mean over non-ignored rows of
+// (1 - eps) * (-log p[label]) + eps * mean_j(-log p[j]); 0 when every row is ignored.
+// Both throw std::invalid_argument naming the first row whose label is neither ignore_index nor
+// in [0, classes).
+float cross_entropy_f32(const float* logits, const int32_t* labels, int64_t rows, int64_t classes,
+                        int64_t ignore_index, double label_smoothing);
+// dlogits (rows, classes) = dloss / count * (p - (1 - eps) * onehot(label) - eps / classes) on
+// non-ignored rows, 0 on ignored ones; p is recomputed from the logits into dlogits.
+void cross_entropy_backward_f32(const float* logits, const int32_t* labels, int64_t rows, int64_t classes,
+                                int64_t ignore_index, double label_smoothing, float dloss, float* dlogits);
+
+}  // namespace hanvit::cpu

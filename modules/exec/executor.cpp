@@ -1,0 +1,137 @@
+// Executor: order, lifetimes, arena placement, binding and the run loop.
+#include "modules/exec/executor.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+
+namespace hanvit {
+namespace {
+
+bool is_leaf(OpKind op) { return op == OpKind::input || op == OpKind::parameter || op == OpKind::constant; }
+
+}  // namespace
+
+Executor::Executor(const Graph& graph, Backend& backend, std::vector<Var> outputs, ExecutorOptions options)
+    : graph_(graph), backend_(backend), options_(options), values_(graph.size()) {
+  std::vector<bool> needed(graph.size(), false);
+  for (const Var& out : outputs) {
+    if (&out.graph() != &graph) throw std::invalid_argument("executor output " + out.str() + " is from another graph");
+    needed[static_cast<size_t>(out.id())] = true;
+    outputs_.push_back(out.id());
+  }
+  for (size_t id = graph.size(); id-- > 0;)
+    if (needed[id])
+      for (int in : graph.node(static_cast<int>(id)).inputs) needed[static_cast<size_t>(in)] = true;
+  for (size_t id = 0; id < graph.size(); ++id)
+    if (needed[id]) order_.push_back(static_cast<int>(id));
+
+  // Steps, alias roots (views share their input's buffer) and last uses.
+  std::vector<int> step(graph.size(), -1), root(graph.size(), -1), last_use(graph.size(), -1);
+  for (size_t s = 0; s < order_.size(); ++s) {
+    int id = order_[s];
+    const Node& node = graph.node(id);
+    step[static_cast<size_t>(id)] = static_cast<int>(s);
+    root[static_cast<size_t>(id)] = node.op == OpKind::view ? root[static_cast<size_t>(node.inputs[0])] : id;
+    if (node.op == OpKind::input || node.op == OpKind::parameter) leaves_[node.name] = id;
+    if (!is_leaf(node.op) && node.op != OpKind::view && !backend_.supports(node))
+      throw std::invalid_argument("backend " + backend_.name() + " does not support op " +
+                                  std::string(op_name(node.op)) + " on " + std::string(dtype_name(node.dtype)));
+    for (int in : node.inputs) {
+      int r = root[static_cast<size_t>(in)];
+      last_use[static_cast<size_t>(r)] = std::max(last_use[static_cast<size_t>(r)], static_cast<int>(s));
+    }
+  }
+  const int end = static_cast<int>(order_.size());
+  for (int out : outputs_) last_use[static_cast<size_t>(root[static_cast<size_t>(out)])] = end;
+
+  std::vector<BufferRequest> requests;
+  for (int id : order_) {
+    const Node& node = graph.node(id);
+    if (is_leaf(node.op) || node.op == OpKind::view) continue;
+    size_t bytes = static_cast<size_t>(numel(node.shape)) * dtype_size(node.dtype);
+    int first = step[static_cast<size_t>(id)];
+    int last = std::max(first, last_use[static_cast<size_t>(id)]);
+    requests.push_back({bytes, first, last});
+    placements_.push_back({id, 0, bytes, first, last});
+  }
+  plan_ = plan_memory(requests);
+  for (size_t i = 0; i < placements_.size(); ++i) placements_[i].offset = plan_.offsets[i];
+  arena_ = backend_.allocate(plan_.peak_bytes);
+  for (const Placement& p : placements_) {
+    const Node& node = graph.node(p.node);
+    values_[static_cast<size_t>(p.node)] =
+        Tensor(arena_, node.shape, contiguous_strides(node.shape),
+               static_cast<int64_t>(p.offset / dtype_size(node.dtype)), node.dtype);
+  }
+  for (int id : order_) {
+    const Node& node = graph.node(id);
+    if (node.op == OpKind::constant) {
+      if (backend_.device() == Device::cpu()) {
+        values_[static_cast<size_t>(id)] = node.value;
+      } else {
+        Tensor on_device(backend_.allocate(node.value.nbytes()), node.shape, node.dtype);
+        backend_.copy(node.value, on_device);
+        values_[static_cast<size_t>(id)] = on_device;
+      }
+    }
+  }
+}
+
+void Executor::bind(const std::string& name, const Tensor& value) {
+  auto it = leaves_.find(name);
+  if (it == leaves_.end()) throw std::invalid_argument("graph has no input or parameter '" + name + "' to bind");
+  const Node& node = graph_.node(it->second);
+  if (value.shape() != node.shape)
+    throw std::invalid_argument("bind '" + name + "': expected shape " + shape_str(node.shape) + ", got " +
+                                shape_str(value.shape()));
+  Tensor bound = value;
+  if (!value.is_contiguous() || value.dtype() != node.dtype || value.device() != backend_.device()) {
+    Tensor host = value.device() == Device::cpu() ? value.to(node.dtype).contiguous() : value;
+    if (backend_.device() == Device::cpu()) {
+      bound = host;
+    } else {
+      bound = Tensor(backend_.allocate(host.nbytes()), node.shape, node.dtype);
+      backend_.copy(host, bound);
+    }
+  }
+  values_[static_cast<size_t>(it->second)] = bound;
+}
+
+bool Executor::is_bound(const std::string& name) const {
+  auto it = leaves_.find(name);
+  return it != leaves_.end() && values_[static_cast<size_t>(it->second)].defined();
+}
+
+void Executor::run() {
+  for (const auto& [name, id] : leaves_)
+    if (!values_[static_cast<size_t>(id)].defined())
+      throw std::invalid_argument("graph " + std::string(op_name(graph_.node(id).op)) + " '" + name + "' is not bound");
+  if (options_.poison && backend_.device() == Device::cpu() && plan_.peak_bytes) {
+    float* arena = static_cast<float*>(arena_->data());
+    std::fill(arena, arena + plan_.peak_bytes / sizeof(float), std::numeric_limits<float>::quiet_NaN());
+  }
+  std::vector<Tensor> inputs;
+  for (int id : order_) {
+    const Node& node = graph_.node(id);
+    if (is_leaf(node.op)) continue;
+    if (node.op == OpKind::view) {
+      const Tensor& source = values_[static_cast<size_t>(node.inputs[0])];
+      values_[static_cast<size_t>(id)] = source.view(node.shape);
+      continue;
+    }
+    inputs.clear();
+    for (int in : node.inputs) inputs.push_back(values_[static_cast<size_t>(in)]);
+    backend_.run(node, inputs, values_[static_cast<size_t>(id)]);
+  }
+  backend_.synchronize();
+}
+
+Tensor Executor::value(Var output) const {
+  if (std::find(outputs_.begin(), outputs_.end(), output.id()) == outputs_.end())
+    throw std::invalid_argument(output.str() + " is not an output of this executor");
+  return values_[static_cast<size_t>(output.id())];
+}
+
+}  // namespace hanvit

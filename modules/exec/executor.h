@@ -1,0 +1,57 @@
+// Runs a graph on a backend: topological order, a memory plan from tensor lifetimes, one arena.
+// A built executor re-runs with new input data without re-planning.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "modules/backend/backend.h"
+#include "modules/exec/memory_plan.h"
+#include "modules/graph/graph.h"
+
+namespace hanvit {
+
+struct ExecutorOptions {
+  bool poison = false;  // fill the arena with NaN before every run (tests: no stale reads)
+};
+
+class Executor {
+ public:
+  // Plans the nodes that `outputs` depend on. Throws if the backend lacks a kernel.
+  Executor(const Graph& graph, Backend& backend, std::vector<Var> outputs, ExecutorOptions options = {});
+
+  // Binds an input or parameter by name. The tensor's data is used directly when it is
+  // contiguous, of the node's dtype and on the backend's device (parameters updated in place
+  // are seen by the next run); otherwise it is copied at bind time.
+  void bind(const std::string& name, const Tensor& value);
+  bool is_bound(const std::string& name) const;
+  void run();
+  // An output's value; valid until the next run.
+  Tensor value(Var output) const;
+
+  size_t planned_peak_bytes() const { return plan_.peak_bytes; }
+  size_t naive_bytes() const { return plan_.naive_bytes; }
+  const std::vector<int>& order() const { return order_; }
+  // For tests: the arena byte range [begin, end) of a planned value and its live steps.
+  struct Placement {
+    int node = -1;
+    size_t offset = 0, bytes = 0;
+    int first_step = 0, last_step = 0;
+  };
+  const std::vector<Placement>& placements() const { return placements_; }
+
+ private:
+  const Graph& graph_;
+  Backend& backend_;
+  ExecutorOptions options_;
+  std::vector<int> order_;     // node ids in execution order
+  std::vector<int> outputs_;
+  MemoryPlan plan_;
+  std::vector<Placement> placements_;
+  std::shared_ptr<Storage> arena_;
+  std::vector<Tensor> values_;  // by node id
+  std::map<std::string, int> leaves_;
+};
+
+}  // namespace hanvit

@@ -1,0 +1,108 @@
+// Module tree: registration checks, full dotted names and graph parameter leaves.
+#include "modules/nn/module.h"
+
+#include <set>
+#include <stdexcept>
+
+namespace hanvit {
+namespace {
+
+// A dotted path of non-empty segments: "weight", "output.dense".
+bool valid_path(const std::string& name) {
+  if (name.empty() || name.front() == '.' || name.back() == '.') return false;
+  return name.find("..") == std::string::npos;
+}
+
+}  // namespace
+
+Module::Module(std::string type_name) : type_name_(std::move(type_name)) {}
+
+Module::~Module() {
+  for (auto& [name, child] : children_) child->parent_ = nullptr;
+}
+
+std::string Module::prefix() const {
+  if (!parent_) return "";
+  std::string p = parent_->prefix();
+  return local_name_.empty() ? p : p + local_name_ + ".";
+}
+
+std::string Module::path() const {
+  std::string p = prefix();
+  if (!p.empty()) p.pop_back();
+  return p;
+}
+
+void Module::fail(const std::string& message) const {
+  throw std::invalid_argument(type_name_ + " '" + path() + "': " + message);
+}
+
+bool Module::uses_local_name(const std::string& name) const {
+  for (const ParameterInfo& p : params_)
+    if (p.name == name) return true;
+  for (const auto& [child_name, child] : children_)
+    if (!name.empty() && child_name == name) return true;
+  return false;
+}
+
+void Module::register_parameter(const std::string& name, const Shape& shape, Init init) {
+  if (!valid_path(name)) fail("invalid parameter name '" + name + "'");
+  if (uses_local_name(name)) fail("name '" + name + "' is already registered");
+  for (int64_t d : shape)
+    if (d < 0) fail("parameter '" + name + "' has negative dimension in " + shape_str(shape));
+  params_.push_back({name, shape, init});
+}
+
+void Module::attach(const std::string& name, std::shared_ptr<Module> child) {
+  if (!child) fail("module '" + name + "' is null");
+  if (!name.empty() && !valid_path(name)) fail("invalid module name '" + name + "'");
+  if (uses_local_name(name)) fail("name '" + name + "' is already registered");
+  if (child->parent_)
+    fail(child->type_name_ + " '" + name + "' is already registered as '" + child->path() + "'");
+  for (const Module* m = this; m; m = m->parent_)
+    if (m == child.get()) fail("registering '" + name + "' would make a cycle");
+  child->parent_ = this;
+  child->local_name_ = name;
+  children_.emplace_back(name, std::move(child));
+}
+
+void Module::set_init(const std::string& name, Init init) {
+  for (ParameterInfo& p : params_)
+    if (p.name == name) {
+      p.init = init;
+      return;
+    }
+  fail("has no parameter '" + name + "'");
+}
+
+void Module::collect(const std::string& prefix, std::vector<ParameterInfo>& out) const {
+  for (const ParameterInfo& p : params_) out.push_back({prefix + p.name, p.shape, p.init});
+  for (const auto& [name, child] : children_) child->collect(name.empty() ? prefix : prefix + name + ".", out);
+}
+
+std::vector<ParameterInfo> Module::named_parameters() const {
+  std::vector<ParameterInfo> out;
+  collect(prefix(), out);
+  std::set<std::string> seen;
+  for (const ParameterInfo& p : out)
+    if (!seen.insert(p.name).second) fail("declares parameter '" + p.name + "' twice");
+  return out;
+}
+
+Var Module::param(Graph& g, const std::string& name) const {
+  const ParameterInfo* info = nullptr;
+  for (const ParameterInfo& p : params_)
+    if (p.name == name) info = &p;
+  if (!info) fail("has no parameter '" + name + "'");
+  std::string full = prefix() + name;
+  int id = g.find_leaf(full);
+  if (id < 0) return g.parameter(full, info->shape);
+  const Node& node = g.node(id);
+  if (node.op != OpKind::parameter) fail("the graph has an input named '" + full + "'");
+  if (node.shape != info->shape || node.dtype != DType::f32)
+    fail("parameter '" + full + "' is declared f32" + shape_str(info->shape) + " but the graph has it as " +
+         std::string(dtype_name(node.dtype)) + shape_str(node.shape));
+  return Var(&g, id);
+}
+
+}  // namespace hanvit
