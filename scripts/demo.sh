@@ -5,4 +5,5 @@ cd "$(dirname "$0")/.."
 scripts/install_deps.sh --bench
 scripts/build.sh release
 build/release/bin/hanvit info
-build/release/bench/bench_gemm --quick
+build/release/bin/bench_gemm --quick
+build/release/bin/bench_block --reps 3

@@ -1,5 +1,6 @@
-"""Writes tests/data/ops/rope.json: RoPE outputs of Hugging Face transformers' LlamaRotaryEmbedding
-+ apply_rotary_pos_emb (float32, CPU), the reference for Hanvit's rope op.
+"""Writes tests/data/ops/rope.json, the Hugging Face LLaMA RoPE outputs that test Hanvit's rope op.
+
+They come from transformers' LlamaRotaryEmbedding + apply_rotary_pos_emb in float32 on the CPU.
 
 Usage: python scripts/make_rope_fixture.py  (needs torch, transformers, numpy)
 """

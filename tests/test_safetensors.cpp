@@ -334,7 +334,9 @@ TEST_CASE("safetensors reference fixture written by the Python library reads exa
 
 TEST_CASE("safetensors rejects bad length prefixes") {
   SECTION("empty file") { require_rejected("", "file is 0 bytes, shorter than the 8-byte header length"); }
-  SECTION("file shorter than 8 bytes") { require_rejected("\x02\0\0\0\0", "file is 5 bytes, shorter than"); }
+  SECTION("file shorter than 8 bytes") {
+    require_rejected(std::string("\x02\0\0\0\0", 5), "file is 5 bytes, shorter than");
+  }
   SECTION("header length larger than the file") {
     require_rejected(length_prefix(100) + "{}", "header length 100 runs past the end of the file (10 bytes)");
   }
@@ -349,7 +351,9 @@ TEST_CASE("safetensors rejects headers that are not a duplicate-free UTF-8 JSON 
   SECTION("not JSON") { require_rejected(st_bytes("{\"a\": "), "header is not valid JSON"); }
   SECTION("JSON but not an object") { require_rejected(st_bytes("[1, 2]"), "header is not a JSON object"); }
   SECTION("invalid UTF-8 byte") { require_rejected(st_bytes("{\"\xff\": 1}"), "header is not valid UTF-8"); }
-  SECTION("overlong UTF-8") { require_rejected(st_bytes("{\"\xc0\xaf\": 1}"), "not valid UTF-8 (ill-formed byte at header offset 2)"); }
+  SECTION("overlong UTF-8") {
+    require_rejected(st_bytes("{\"\xc0\xaf\": 1}"), "not valid UTF-8 (ill-formed byte at header offset 2)");
+  }
   SECTION("UTF-8 surrogate") { require_rejected(st_bytes("{\"\xed\xa0\x80\": 1}"), "header is not valid UTF-8"); }
   SECTION("truncated UTF-8 sequence") { require_rejected(st_bytes("{\"\xed\x95"), "header is not valid UTF-8"); }
   SECTION("duplicate tensor names") {
@@ -374,7 +378,8 @@ TEST_CASE("safetensors rejects ill-formed tensor entries") {
     require_rejected(st_bytes(R"({"w":{"shape":[1],"data_offsets":[0,1]}})", "x"), "tensor 'w': missing field 'dtype'");
   }
   SECTION("missing shape") {
-    require_rejected(st_bytes(R"({"w":{"dtype":"U8","data_offsets":[0,1]}})", "x"), "tensor 'w': missing field 'shape'");
+    require_rejected(st_bytes(R"({"w":{"dtype":"U8","data_offsets":[0,1]}})", "x"),
+                     "tensor 'w': missing field 'shape'");
   }
   SECTION("missing data_offsets") {
     require_rejected(st_bytes(R"({"w":{"dtype":"U8","shape":[1]}})", "x"), "tensor 'w': missing field 'data_offsets'");
@@ -384,7 +389,8 @@ TEST_CASE("safetensors rejects ill-formed tensor entries") {
                      "tensor 'w': field 'dtype' is not a string");
   }
   SECTION("unknown dtype") {
-    require_rejected(st_bytes("{" + entry("w", "Q4", "[1]", 0, 1) + "}", "x"), "tensor 'w': unknown or unsupported dtype 'Q4'");
+    require_rejected(st_bytes("{" + entry("w", "Q4", "[1]", 0, 1) + "}", "x"),
+                     "tensor 'w': unknown or unsupported dtype 'Q4'");
   }
   SECTION("dtype of the format that Hanvit does not support") {
     require_rejected(st_bytes("{" + entry("w", "F64", "[1]", 0, 8) + "}", "12345678"), "unsupported dtype 'F64'");
@@ -393,20 +399,24 @@ TEST_CASE("safetensors rejects ill-formed tensor entries") {
     require_rejected(st_bytes("{" + entry("w", "f32", "[1]", 0, 4) + "}", "1234"), "unsupported dtype 'f32'");
   }
   SECTION("shape not an array") {
-    require_rejected(st_bytes("{" + entry("w", "U8", "4", 0, 4) + "}", "1234"), "tensor 'w': field 'shape' is not an array");
+    require_rejected(st_bytes("{" + entry("w", "U8", "4", 0, 4) + "}", "1234"),
+                     "tensor 'w': field 'shape' is not an array");
   }
   SECTION("negative shape dim") {
     require_rejected(st_bytes("{" + entry("w", "U8", "[2,-2]", 0, 4) + "}", "1234"),
                      "tensor 'w': shape dim 1 is not a non-negative integer but -2");
   }
   SECTION("fractional shape dim") {
-    require_rejected(st_bytes("{" + entry("w", "U8", "[2.5]", 0, 4) + "}", "1234"), "shape dim 0 is not a non-negative integer");
+    require_rejected(st_bytes("{" + entry("w", "U8", "[2.5]", 0, 4) + "}", "1234"),
+                     "shape dim 0 is not a non-negative integer");
   }
   SECTION("float shape dim with an integer value") {
-    require_rejected(st_bytes("{" + entry("w", "U8", "[4.0]", 0, 4) + "}", "1234"), "shape dim 0 is not a non-negative integer");
+    require_rejected(st_bytes("{" + entry("w", "U8", "[4.0]", 0, 4) + "}", "1234"),
+                     "shape dim 0 is not a non-negative integer");
   }
   SECTION("string shape dim") {
-    require_rejected(st_bytes("{" + entry("w", "U8", "[\"4\"]", 0, 4) + "}", "1234"), "shape dim 0 is not a non-negative integer");
+    require_rejected(st_bytes("{" + entry("w", "U8", "[\"4\"]", 0, 4) + "}", "1234"),
+                     "shape dim 0 is not a non-negative integer");
   }
   SECTION("shape whose element count overflows") {
     require_rejected(st_bytes("{" + entry("w", "U8", "[4611686018427387904,4]", 0, 0) + "}"), "has too many elements");
@@ -417,8 +427,9 @@ TEST_CASE("safetensors rejects ill-formed tensor entries") {
   SECTION("data_offsets of the wrong arity or type") {
     for (const char* offsets : {"[0]", "[0,4,8]", "[0,\"4\"]", "[-1,4]", "[0,4.5]", "\"0,4\"", "{}"}) {
       INFO(offsets);
-      require_rejected(st_bytes(std::string(R"({"w":{"dtype":"U8","shape":[4],"data_offsets":)") + offsets + "}}", "1234"),
-                       "tensor 'w': field 'data_offsets' is not an array of 2 non-negative integers");
+      require_rejected(
+          st_bytes(std::string(R"({"w":{"dtype":"U8","shape":[4],"data_offsets":)") + offsets + "}}", "1234"),
+          "tensor 'w': field 'data_offsets' is not an array of 2 non-negative integers");
     }
   }
   SECTION("data_offsets begin after end") {
@@ -456,7 +467,8 @@ TEST_CASE("safetensors rejects data sections that the tensors do not tile exactl
                      "bytes [4, 8) of the data section belong to no tensor (a hole before tensor 'b')");
   }
   SECTION("a hole at the start") {
-    require_rejected(st_bytes("{" + entry("a", "U8", "[4]", 4, 8) + "}", std::string(8, 'x')), "bytes [0, 4) of the data section belong to no tensor");
+    require_rejected(st_bytes("{" + entry("a", "U8", "[4]", 4, 8) + "}", std::string(8, 'x')),
+                     "bytes [0, 4) of the data section belong to no tensor");
   }
   SECTION("trailing garbage after the last tensor") {
     require_rejected(st_bytes("{" + entry("a", "U8", "[4]", 0, 4) + "}", "1234garbage"),
@@ -509,7 +521,8 @@ TEST_CASE("safetensors open and lookup errors name the file") {
     hanvit::save_safetensors(path, {{"a", Tensor::zeros({1})}});
     SafetensorsFile file(path);
     CHECK_FALSE(file.contains("b"));
-    CHECK_THAT(message_of<std::invalid_argument>([&] { file.get("b"); }), Contains(path) && Contains("no tensor named 'b'"));
+    CHECK_THAT(message_of<std::invalid_argument>([&] { file.get("b"); }),
+               Contains(path) && Contains("no tensor named 'b'"));
     CHECK_THAT(message_of<std::invalid_argument>([&] { file.info("b"); }), Contains("no tensor named 'b'"));
   }
 }
@@ -551,7 +564,9 @@ TEST_CASE("safetensors save rejects bad input before touching the file") {
   SECTION("duplicate names") { require_invalid({{"a", ok}, {"a", ok}}, "duplicate tensor name 'a'"); }
   SECTION("reserved name") { require_invalid({{"__metadata__", ok}}, "'__metadata__' is reserved"); }
   SECTION("name not valid UTF-8") { require_invalid({{"bad\xff", ok}}, "tensor name is not valid UTF-8"); }
-  SECTION("metadata not valid UTF-8") { require_invalid({{"a", ok}}, "metadata key or value is not valid UTF-8", {{"k", "\xc3"}}); }
+  SECTION("metadata not valid UTF-8") {
+    require_invalid({{"a", ok}}, "metadata key or value is not valid UTF-8", {{"k", "\xc3"}});
+  }
   SECTION("a device tensor") {
     auto storage = hanvit::Storage::wrap(nullptr, 8, hanvit::Device::cuda(0), {});
     require_invalid({{"gpu", Tensor(storage, {2}, DType::f32)}}, "tensor 'gpu' f32(2) is on cuda:0");
@@ -583,14 +598,18 @@ TEST_CASE("safetensors save is atomic when the write fails") {
   SECTION("the target is a folder, so the final rename fails") {
     std::string folder = dir.file("taken");
     fs::create_directories(fs::path(folder) / "inside");
-    std::string message = message_of<std::runtime_error>([&] { hanvit::save_safetensors(folder, {{"x", Tensor::zeros({1})}}); });
+    std::string message = message_of<std::runtime_error>([&] {
+      hanvit::save_safetensors(folder, {{"x", Tensor::zeros({1})}});
+    });
     CHECK_THAT(message, Contains(folder) && Contains("rename"));
     CHECK(fs::is_directory(fs::path(folder) / "inside"));
     CHECK(temp_leftovers(dir.path()).empty());
   }
   SECTION("a path in a folder that does not exist") {
     std::string missing = dir.file("no/such/model.safetensors");
-    std::string message = message_of<std::runtime_error>([&] { hanvit::save_safetensors(missing, {{"x", Tensor::zeros({1})}}); });
+    std::string message = message_of<std::runtime_error>([&] {
+      hanvit::save_safetensors(missing, {{"x", Tensor::zeros({1})}});
+    });
     CHECK_THAT(message, Contains(missing) && Contains("cannot create"));
     CHECK_FALSE(fs::exists(dir.file("no")));
   }
@@ -633,13 +652,25 @@ TEST_CASE("safetensors sharded folder round trip") {
   }
   CHECK(loaded.metadata().at("total_size") == "1352");
   CHECK(loaded.files()[0].metadata().at("format") == "pt");
-  CHECK_THAT(message_of<std::invalid_argument>([&] { loaded.get("nope"); }), Contains(folder) && Contains("no tensor named 'nope'"));
+  CHECK_THAT(message_of<std::invalid_argument>([&] { loaded.get("nope"); }),
+             Contains(folder) && Contains("no tensor named 'nope'"));
 
+  SECTION("a sharded save with fewer shards removes the old ones") {
+    hanvit::save_safetensors_sharded(folder, tensors, 1000);
+    std::vector<std::string> after;
+    for (const auto& entry : fs::directory_iterator(folder)) after.push_back(entry.path().filename().string());
+    std::sort(after.begin(), after.end());
+    CHECK(after == std::vector<std::string>{"model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors",
+                                            "model.safetensors.index.json"});
+    CHECK(SafetensorsFolder(folder).get("huge").to_f64() == tensors[3].second.to_f64());
+  }
   SECTION("a save that fits one file replaces the shards with model.safetensors") {
+    write_file(folder + "/config.json", "{}");
     hanvit::save_safetensors_sharded(folder, {{"small", Tensor::zeros({2})}}, 300);
     std::vector<std::string> after;
     for (const auto& entry : fs::directory_iterator(folder)) after.push_back(entry.path().filename().string());
-    CHECK(after == std::vector<std::string>{"model.safetensors"});
+    std::sort(after.begin(), after.end());
+    CHECK(after == std::vector<std::string>{"config.json", "model.safetensors"});
     SafetensorsFolder single(folder);
     CHECK(single.names() == std::vector<std::string>{"small"});
     CHECK(single.files().size() == 1);
@@ -655,8 +686,9 @@ TEST_CASE("safetensors sharded folder round trip") {
   SECTION("bad input is rejected before anything is written") {
     CHECK_THAT(message_of<std::invalid_argument>([&] { hanvit::save_safetensors_sharded(folder, tensors, 0); }),
                Contains("max_shard_bytes must be positive"));
-    CHECK_THAT(message_of<std::invalid_argument>(
-                   [&] { hanvit::save_safetensors_sharded(folder, {{"a", Tensor()}}, 100); }),
+    CHECK_THAT(message_of<std::invalid_argument>([&] {
+                 hanvit::save_safetensors_sharded(folder, {{"a", Tensor()}}, 100);
+               }),
                Contains(folder) && Contains("tensor 'a' is undefined"));
     CHECK(SafetensorsFolder(folder).files().size() == 4);
   }
@@ -685,7 +717,8 @@ TEST_CASE("safetensors folder rejects broken indexes and shards") {
     return message;
   };
   SECTION("a valid index loads") {
-    write_file(index_path, R"({"metadata":{"total_size":20},"weight_map":{"a":"part-a.safetensors","b":"part-b.safetensors"}})");
+    write_file(index_path,
+               R"({"metadata":{"total_size":20},"weight_map":{"a":"part-a.safetensors","b":"part-b.safetensors"}})");
     SafetensorsFolder loaded(folder);
     CHECK(loaded.names() == std::vector<std::string>{"a", "b"});
     CHECK(loaded.get("b").numel() == 3);
@@ -699,13 +732,15 @@ TEST_CASE("safetensors folder rejects broken indexes and shards") {
                Contains("not a directory"));
   }
   SECTION("missing shard") {
-    std::string message = require_index_rejected(R"({"weight_map":{"a":"part-a.safetensors","c":"part-c.safetensors"}})",
-                                                 "shard 'part-c.safetensors' (holding tensor 'c') does not exist");
+    std::string message =
+        require_index_rejected(R"({"weight_map":{"a":"part-a.safetensors","c":"part-c.safetensors"}})",
+                               "shard 'part-c.safetensors' (holding tensor 'c') does not exist");
     CHECK_THAT(message, Contains(index_path));
   }
   SECTION("name mapped to the wrong shard") {
-    std::string message = require_index_rejected(R"({"weight_map":{"a":"part-b.safetensors"}})",
-                                                 "tensor 'a' is mapped to shard 'part-b.safetensors', which does not contain it");
+    std::string message =
+        require_index_rejected(R"({"weight_map":{"a":"part-b.safetensors"}})",
+                               "tensor 'a' is mapped to shard 'part-b.safetensors', which does not contain it");
     CHECK_THAT(message, Contains(index_path));
   }
   SECTION("shard outside the folder") {
@@ -713,7 +748,9 @@ TEST_CASE("safetensors folder rejects broken indexes and shards") {
   }
   SECTION("shard name not a string") { require_index_rejected(R"({"weight_map":{"a":1}})", "tensor 'a' maps to 1"); }
   SECTION("missing weight_map") { require_index_rejected(R"({"metadata":{}})", "missing \"weight_map\""); }
-  SECTION("weight_map not an object") { require_index_rejected(R"({"weight_map":[]})", "\"weight_map\" is not an object"); }
+  SECTION("weight_map not an object") {
+    require_index_rejected(R"({"weight_map":[]})", "\"weight_map\" is not an object");
+  }
   SECTION("metadata not an object") {
     require_index_rejected(R"({"metadata":1,"weight_map":{}})", "\"metadata\" is not an object");
   }

@@ -17,7 +17,7 @@ namespace hanvit::cpu {
 namespace {
 
 constexpr int64_t kBlockQ = 64;     // query rows per work item
-constexpr int64_t kBlockK = 64;     // keys per tile: score tiles are (kBlockQ, kBlockK)
+constexpr int64_t kBlockK = 128;    // keys per tile: score tiles are (kBlockQ, kBlockK)
 constexpr int64_t kDirectRows = 4;  // fewer query rows than this: scores by dot products over D
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
@@ -53,25 +53,33 @@ inline float hmax(__m512 v) {
   return _mm512_cvtss_f32(v);
 }
 
-// C rows [0, MR) x columns [0, 16 * NV) (the last vector limited by `last`) (+)= A B over `depth`.
+// C rows [0, MR) x columns [0, 16 * NV) (the last vector limited by `last`) (+)= A B over `depth`:
+// MR * NV accumulators stay in registers (6 x 4 of the 32 zmm at most).
 template <int MR, int NV>
 inline void gemm_tile(int64_t depth, MatA a, const float* b, int64_t ldb, float* c, int64_t ldc, __mmask16 last,
                       bool accumulate) {
   __m512 acc[MR][NV];
+#pragma GCC unroll 8
   for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 8
     for (int v = 0; v < NV; ++v)
-      acc[r][v] = accumulate ? _mm512_maskz_loadu_ps(v == NV - 1 ? last : kAll, c + r * ldc + 16 * v)
-                             : _mm512_setzero_ps();
+      acc[r][v] =
+          accumulate ? _mm512_maskz_loadu_ps(v == NV - 1 ? last : kAll, c + r * ldc + 16 * v) : _mm512_setzero_ps();
   for (int64_t p = 0; p < depth; ++p) {
     __m512 bv[NV];
+#pragma GCC unroll 8
     for (int v = 0; v < NV; ++v) bv[v] = _mm512_maskz_loadu_ps(v == NV - 1 ? last : kAll, b + p * ldb + 16 * v);
     const float* ap = a.data + p * a.col_stride;
+#pragma GCC unroll 8
     for (int r = 0; r < MR; ++r) {
       const __m512 av = _mm512_set1_ps(ap[r * a.row_stride]);
+#pragma GCC unroll 8
       for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_fmadd_ps(av, bv[v], acc[r][v]);
     }
   }
+#pragma GCC unroll 8
   for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 8
     for (int v = 0; v < NV; ++v) _mm512_mask_storeu_ps(c + r * ldc + 16 * v, v == NV - 1 ? last : kAll, acc[r][v]);
 }
 
@@ -81,10 +89,18 @@ void gemm_rows(int64_t n, int64_t depth, MatA a, const float* b, int64_t ldb, fl
     const int64_t width = std::min<int64_t>(64, n - n0);
     const __mmask16 last = tail_mask(width - 16 * ((width - 1) / 16));
     switch ((width + 15) / 16) {
-      case 1: gemm_tile<MR, 1>(depth, a, b + n0, ldb, c + n0, ldc, last, accumulate); break;
-      case 2: gemm_tile<MR, 2>(depth, a, b + n0, ldb, c + n0, ldc, last, accumulate); break;
-      case 3: gemm_tile<MR, 3>(depth, a, b + n0, ldb, c + n0, ldc, last, accumulate); break;
-      default: gemm_tile<MR, 4>(depth, a, b + n0, ldb, c + n0, ldc, last, accumulate); break;
+      case 1:
+        gemm_tile<MR, 1>(depth, a, b + n0, ldb, c + n0, ldc, last, accumulate);
+        break;
+      case 2:
+        gemm_tile<MR, 2>(depth, a, b + n0, ldb, c + n0, ldc, last, accumulate);
+        break;
+      case 3:
+        gemm_tile<MR, 3>(depth, a, b + n0, ldb, c + n0, ldc, last, accumulate);
+        break;
+      default:
+        gemm_tile<MR, 4>(depth, a, b + n0, ldb, c + n0, ldc, last, accumulate);
+        break;
     }
   }
 }
@@ -93,15 +109,28 @@ void gemm_rows(int64_t n, int64_t depth, MatA a, const float* b, int64_t ldb, fl
 void gemm(int64_t m, int64_t n, int64_t depth, MatA a, const float* b, int64_t ldb, float* c, int64_t ldc,
           bool accumulate) {
   int64_t i = 0;
-  for (; i + 4 <= m; i += 4)
-    gemm_rows<4>(n, depth, {a.data + i * a.row_stride, a.row_stride, a.col_stride}, b, ldb, c + i * ldc, ldc,
+  for (; i + 6 <= m; i += 6)
+    gemm_rows<6>(n, depth, {a.data + i * a.row_stride, a.row_stride, a.col_stride}, b, ldb, c + i * ldc, ldc,
                  accumulate);
   const MatA rest{a.data + i * a.row_stride, a.row_stride, a.col_stride};
   switch (m - i) {
-    case 3: gemm_rows<3>(n, depth, rest, b, ldb, c + i * ldc, ldc, accumulate); break;
-    case 2: gemm_rows<2>(n, depth, rest, b, ldb, c + i * ldc, ldc, accumulate); break;
-    case 1: gemm_rows<1>(n, depth, rest, b, ldb, c + i * ldc, ldc, accumulate); break;
-    default: break;
+    case 5:
+      gemm_rows<5>(n, depth, rest, b, ldb, c + i * ldc, ldc, accumulate);
+      break;
+    case 4:
+      gemm_rows<4>(n, depth, rest, b, ldb, c + i * ldc, ldc, accumulate);
+      break;
+    case 3:
+      gemm_rows<3>(n, depth, rest, b, ldb, c + i * ldc, ldc, accumulate);
+      break;
+    case 2:
+      gemm_rows<2>(n, depth, rest, b, ldb, c + i * ldc, ldc, accumulate);
+      break;
+    case 1:
+      gemm_rows<1>(n, depth, rest, b, ldb, c + i * ldc, ldc, accumulate);
+      break;
+    default:
+      break;
   }
 }
 
@@ -109,7 +138,7 @@ void gemm(int64_t m, int64_t n, int64_t depth, MatA a, const float* b, int64_t l
 // scaled by 2^n. Below -87.3 (and for -inf) the result is exactly 0; NaN stays NaN.
 inline __m512 exp_ps(__m512 x) {
   const __m512 n = _mm512_maskz_roundscale_ps(kAll, _mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
-                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+                                              _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
   r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
   __m512 p = _mm512_set1_ps(1.9875691500e-4f);
@@ -125,7 +154,8 @@ inline __m512 exp_ps(__m512 x) {
 
 float row_max(const float* x, int64_t n) {
   __m512 m = _mm512_set1_ps(kNegInf);
-  for (int64_t j = 0; j < n; j += 16) m = _mm512_maskz_max_ps(kAll, m, _mm512_mask_loadu_ps(m, tail_mask(n - j), x + j));
+  for (int64_t j = 0; j < n; j += 16)
+    m = _mm512_maskz_max_ps(kAll, m, _mm512_mask_loadu_ps(m, tail_mask(n - j), x + j));
   return hmax(m);
 }
 
@@ -203,50 +233,81 @@ void product_abt(int64_t m, int64_t n, int64_t depth, const float* a, int64_t ld
   gemm(m, n, depth, {a, lda, 1}, scratch, n, c, ldc, false);
 }
 
+int64_t tile_count(int64_t len) { return (len + kBlockK - 1) / kBlockK; }
+
+// x (heads, len, width) -> tiles (heads, tile_count(len), width, kBlockK): every key tile
+// transposed into a contiguous panel (columns past the end of the last tile are never read).
+// Work-shared: call from every thread of a parallel region.
+void transpose_tiles(const float* x, int64_t heads, int64_t len, int64_t width, float* tiles) {
+  const int64_t count = tile_count(len);
+#pragma omp for schedule(static)
+  for (int64_t ht = 0; ht < heads * count; ++ht) {
+    const int64_t h = ht / count, j0 = (ht % count) * kBlockK, bk = std::min(kBlockK, len - j0);
+    const float* src = x + (h * len + j0) * width;
+    float* dst = tiles + ht * width * kBlockK;
+    for (int64_t j = 0; j < bk; ++j)
+      for (int64_t p = 0; p < width; ++p) dst[p * kBlockK + j] = src[j * width + p];
+  }
+}
+
+// The whole problem: inputs, and (when several query blocks share each key tile) the key and
+// value tiles transposed once up front.
+struct Problem {
+  const AttentionDims& dims;
+  const float *q, *k, *v;
+  const uint8_t* key_mask;
+  bool causal;
+  float scale;
+  const float* k_tiles = nullptr;  // (B * Hk, tiles, D, kBlockK) or null
+  const float* v_tiles = nullptr;  // (B * Hk, tiles, Dv, kBlockK) or null
+};
+
 // One (batch, query head): its query rows and the rows of the kv head it reads.
 struct Head {
   const float* q;        // (Tq, D)
   const float* k;        // (Tk, D)
   const float* v;        // (Tk, Dv)
+  const float* k_tiles;  // (tiles, D, kBlockK) or null: k transposed per tile
+  const float* v_tiles;  // (tiles, Dv, kBlockK) or null
   const uint8_t* mask;   // (Tk), or null
   int64_t tq, tk, d, dv;
   bool causal;
   float scale;
 
   // One past the last key that any of the query rows [0, end_row) may see.
-  int64_t key_end(int64_t end_row) const {
-    return causal ? std::clamp<int64_t>(end_row + tk - tq, 0, tk) : tk;
-  }
+  int64_t key_end(int64_t end_row) const { return causal ? std::clamp<int64_t>(end_row + tk - tq, 0, tk) : tk; }
 };
 
-Head head_of(const AttentionDims& dims, const float* q, const float* k, const float* v, const uint8_t* key_mask,
-             bool causal, float scale, int64_t b, int64_t h) {
-  const int64_t hk = h / (dims.q_heads / dims.kv_heads);
-  const int64_t kv = b * dims.kv_heads + hk;
-  return {q + (b * dims.q_heads + h) * dims.q_len * dims.head_dim,
-          k + kv * dims.kv_len * dims.head_dim,
-          v + kv * dims.kv_len * dims.value_dim,
-          key_mask ? key_mask + b * dims.kv_len : nullptr,
+Head head_of(const Problem& pr, int64_t b, int64_t h) {
+  const AttentionDims& dims = pr.dims;
+  const int64_t kv = b * dims.kv_heads + h / (dims.q_heads / dims.kv_heads);
+  const int64_t tiles = tile_count(dims.kv_len);
+  return {pr.q + (b * dims.q_heads + h) * dims.q_len * dims.head_dim,
+          pr.k + kv * dims.kv_len * dims.head_dim,
+          pr.v + kv * dims.kv_len * dims.value_dim,
+          pr.k_tiles ? pr.k_tiles + kv * tiles * dims.head_dim * kBlockK : nullptr,
+          pr.v_tiles ? pr.v_tiles + kv * tiles * dims.value_dim * kBlockK : nullptr,
+          pr.key_mask ? pr.key_mask + b * dims.kv_len : nullptr,
           dims.q_len,
           dims.kv_len,
           dims.head_dim,
           dims.value_dim,
-          causal,
-          scale};
+          pr.causal,
+          pr.scale};
 }
 
 // Per-thread buffers for one query block.
 struct Workspace {
-  std::vector<float> qs;       // (kBlockQ, D) queries times scale
-  std::vector<float> scratch;  // (max(D, Dv), kBlockK) a transposed key or value tile
-  std::vector<float> s;        // (kBlockQ, kBlockK) scores, then probabilities
-  std::vector<float> o;        // (kBlockQ, Dv) output accumulator
-  std::vector<float> row_max;  // (kBlockQ) running max of the scores
-  std::vector<double> row_sum; // (kBlockQ) running sum of exp(score - row_max)
-  std::vector<float> lse;      // (kBlockQ) logsumexp of each row's scores, -inf when it sees no key
-  std::vector<float> ds;       // backward: (kBlockQ, kBlockK) dP, then dS
-  std::vector<float> dq;       // backward: (kBlockQ, D) dQ accumulator
-  std::vector<float> delta;    // backward: (kBlockQ) rowsum(dO * O)
+  std::vector<float> qs;        // (kBlockQ, D) queries times scale
+  std::vector<float> scratch;   // (max(D, Dv), kBlockK) a key or value tile transposed
+  std::vector<float> s;         // (kBlockQ, kBlockK) scores, then probabilities
+  std::vector<float> o;         // (kBlockQ, Dv) output accumulator
+  std::vector<float> row_max;   // (kBlockQ) running max of the scores
+  std::vector<double> row_sum;  // (kBlockQ) running sum of exp(score - row_max)
+  std::vector<float> lse;       // (kBlockQ) logsumexp of each row's scores, -inf when it sees no key
+  std::vector<float> ds;        // backward: (kBlockQ, kBlockK) dP, then dS
+  std::vector<float> dq;        // backward: (kBlockQ, D) dQ accumulator
+  std::vector<float> delta;     // backward: (kBlockQ) rowsum(dO * O)
 
   Workspace(const AttentionDims& dims, bool backward)
       : qs(static_cast<size_t>(kBlockQ * dims.head_dim)),
@@ -261,12 +322,22 @@ struct Workspace {
         delta(backward ? kBlockQ : 0) {}
 };
 
+// out (bq, bk) with leading dim kBlockK = a (bq, width) times rows [j0, j0 + bk) of x (Tk, width)
+// transposed, read from the pre-transposed tiles when there are any.
+void times_rows_t(int64_t bq, int64_t bk, int64_t width, const float* a, const float* x, const float* x_tiles,
+                  int64_t j0, float* out, Workspace& ws) {
+  if (x_tiles)
+    gemm(bq, bk, width, {a, width, 1}, x_tiles + (j0 / kBlockK) * width * kBlockK, kBlockK, out, kBlockK, false);
+  else
+    product_abt(bq, bk, width, a, width, x + j0 * width, width, out, kBlockK, ws.scratch.data());
+}
+
 // Scores of query rows [i0, i0 + bq) against keys [j0, j0 + bk) into ws.s, -inf where masked.
 // Returns false (and leaves ws.s alone) when the key mask hides the whole tile.
 bool tile_scores(const Head& hd, Workspace& ws, int64_t i0, int64_t bq, int64_t j0, int64_t bk) {
   if (hd.mask && std::none_of(hd.mask + j0, hd.mask + j0 + bk, [](uint8_t m) { return m != 0; })) return false;
   float* s = ws.s.data();
-  product_abt(bq, bk, hd.d, ws.qs.data(), hd.d, hd.k + j0 * hd.d, hd.d, s, kBlockK, ws.scratch.data());
+  times_rows_t(bq, bk, hd.d, ws.qs.data(), hd.k, hd.k_tiles, j0, s, ws);
   if (hd.mask)
     for (int64_t j = 0; j < bk; ++j)
       if (!hd.mask[j0 + j])
@@ -325,7 +396,8 @@ void backward_block(const Head& hd, const float* dout, float* dq, float* dk_acc,
                     int64_t i0, int64_t bq) {
   forward_block(hd, ws, i0, bq);
   const float* dob = dout + i0 * hd.dv;  // (bq, Dv)
-  for (int64_t i = 0; i < bq; ++i) ws.delta[static_cast<size_t>(i)] = dot(dob + i * hd.dv, ws.o.data() + i * hd.dv, hd.dv);
+  for (int64_t i = 0; i < bq; ++i)
+    ws.delta[static_cast<size_t>(i)] = dot(dob + i * hd.dv, ws.o.data() + i * hd.dv, hd.dv);
   std::fill(ws.dq.begin(), ws.dq.begin() + bq * hd.d, 0.0f);
   float* p = ws.s.data();
   float* ds = ws.ds.data();
@@ -344,7 +416,7 @@ void backward_block(const Head& hd, const float* dout, float* dq, float* dk_acc,
     // dV += P^T dO
     gemm(bk, hd.dv, bq, {p, 1, kBlockK}, dob, hd.dv, dv_acc + j0 * hd.dv, hd.dv, true);
     // dP = dO V^T, then dS = P * (dP - delta)
-    product_abt(bq, bk, hd.dv, dob, hd.dv, hd.v + j0 * hd.dv, hd.dv, ds, kBlockK, ws.scratch.data());
+    times_rows_t(bq, bk, hd.dv, dob, hd.v, hd.v_tiles, j0, ds, ws);
     for (int64_t i = 0; i < bq; ++i) {
       const float delta = ws.delta[static_cast<size_t>(i)];
       float* dsi = ds + i * kBlockK;
@@ -372,23 +444,29 @@ void attention_forward_f32(const AttentionDims& dims, const float* q, const floa
                            const uint8_t* key_mask, bool causal, float scale, float* out) {
   const int64_t blocks = (dims.q_len + kBlockQ - 1) / kBlockQ;
   const int64_t items = dims.batch * dims.q_heads * blocks;
+  const int64_t kv_heads = dims.batch * dims.kv_heads;
+  // Transposing each key tile once pays off when several query blocks (or heads) read it.
+  const bool pretranspose = items > kv_heads;
+  std::vector<float> k_tiles(
+      pretranspose ? static_cast<size_t>(kv_heads * tile_count(dims.kv_len) * dims.head_dim * kBlockK) : 0);
+  const Problem pr{dims, q, k, v, key_mask, causal, scale, pretranspose ? k_tiles.data() : nullptr};
 #pragma omp parallel if (items > 1)
   {
+    if (pretranspose) transpose_tiles(k, kv_heads, dims.kv_len, dims.head_dim, k_tiles.data());
     Workspace ws(dims, false);
 #pragma omp for schedule(dynamic, 1)
     for (int64_t item = 0; item < items; ++item) {
       const int64_t bh = item / blocks, i0 = (item % blocks) * kBlockQ;
       const int64_t bq = std::min(kBlockQ, dims.q_len - i0);
-      const Head hd = head_of(dims, q, k, v, key_mask, causal, scale, bh / dims.q_heads, bh % dims.q_heads);
-      forward_block(hd, ws, i0, bq);
+      forward_block(head_of(pr, bh / dims.q_heads, bh % dims.q_heads), ws, i0, bq);
       std::copy(ws.o.begin(), ws.o.begin() + bq * dims.value_dim, out + (bh * dims.q_len + i0) * dims.value_dim);
     }
   }
 }
 
 void attention_backward_f32(const AttentionDims& dims, const float* q, const float* k, const float* v,
-                            const uint8_t* key_mask, const float* dout, bool causal, float scale, float* dq,
-                            float* dk, float* dv) {
+                            const uint8_t* key_mask, const float* dout, bool causal, float scale, float* dq, float* dk,
+                            float* dv) {
   const int64_t group = dims.q_heads / dims.kv_heads;
   const int64_t blocks = (dims.q_len + kBlockQ - 1) / kBlockQ;
   const int64_t groups = dims.batch * dims.kv_heads;  // one per (batch, kv head)
@@ -396,8 +474,25 @@ void attention_backward_f32(const AttentionDims& dims, const float* q, const flo
   const int64_t chunks = chunk_count(groups, items_per_group, omp_get_max_threads());
   const int64_t dk_size = dims.kv_len * dims.head_dim, dv_size = dims.kv_len * dims.value_dim;
   std::vector<float> partial(chunks > 1 ? static_cast<size_t>(groups * chunks * (dk_size + dv_size)) : 0);
+  const bool pretranspose = items_per_group > 1;
+  const int64_t tiles = tile_count(dims.kv_len);
+  std::vector<float> k_tiles(pretranspose ? static_cast<size_t>(groups * tiles * dims.head_dim * kBlockK) : 0);
+  std::vector<float> v_tiles(pretranspose ? static_cast<size_t>(groups * tiles * dims.value_dim * kBlockK) : 0);
+  const Problem pr{dims,
+                   q,
+                   k,
+                   v,
+                   key_mask,
+                   causal,
+                   scale,
+                   pretranspose ? k_tiles.data() : nullptr,
+                   pretranspose ? v_tiles.data() : nullptr};
 #pragma omp parallel if (groups * chunks > 1)
   {
+    if (pretranspose) {
+      transpose_tiles(k, groups, dims.kv_len, dims.head_dim, k_tiles.data());
+      transpose_tiles(v, groups, dims.kv_len, dims.value_dim, v_tiles.data());
+    }
     Workspace ws(dims, true);
 #pragma omp for schedule(dynamic, 1)
     for (int64_t work = 0; work < groups * chunks; ++work) {
@@ -410,10 +505,9 @@ void attention_backward_f32(const AttentionDims& dims, const float* q, const flo
       // Round-robin over the group's (query head, query block) items balances causal work.
       for (int64_t t = chunk; t < items_per_group; t += chunks) {
         const int64_t h = hk * group + t / blocks, i0 = (t % blocks) * kBlockQ;
-        const Head hd = head_of(dims, q, k, v, key_mask, causal, scale, b, h);
         const int64_t bh = b * dims.q_heads + h;
-        backward_block(hd, dout + bh * dims.q_len * dims.value_dim, dq + bh * dims.q_len * dims.head_dim, dk_acc,
-                       dv_acc, ws, i0, std::min(kBlockQ, dims.q_len - i0));
+        backward_block(head_of(pr, b, h), dout + bh * dims.q_len * dims.value_dim, dq + bh * dims.q_len * dims.head_dim,
+                       dk_acc, dv_acc, ws, i0, std::min(kBlockQ, dims.q_len - i0));
       }
     }
     if (chunks > 1) {

@@ -28,7 +28,7 @@ void attention_forward_f32(const AttentionDims& dims, const float* q, const floa
 // dv of a kv head shared by several query heads are summed in a fixed order: repeated runs with
 // the same thread count give the same bits.
 void attention_backward_f32(const AttentionDims& dims, const float* q, const float* k, const float* v,
-                            const uint8_t* key_mask, const float* dout, bool causal, float scale, float* dq,
-                            float* dk, float* dv);
+                            const uint8_t* key_mask, const float* dout, bool causal, float scale, float* dq, float* dk,
+                            float* dv);
 
 }  // namespace hanvit::cpu

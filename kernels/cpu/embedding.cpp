@@ -64,8 +64,8 @@ void embedding_backward_f32(const int32_t* ids, int64_t n, const float* dy, int6
   }
 }
 
-void rope_f32(const float* x, float* y, int64_t batch, int64_t heads, int64_t T, int64_t D,
-              const int32_t* positions, double theta, double position_scale, bool inverse) {
+void rope_f32(const float* x, float* y, int64_t batch, int64_t heads, int64_t T, int64_t D, const int32_t* positions,
+              double theta, double position_scale, bool inverse) {
   const int64_t half = D / 2;
   // cos/sin of every (t, i) angle: (T, D/2) each.
   std::vector<float> cos_table(static_cast<size_t>(T * half)), sin_table(static_cast<size_t>(T * half));

@@ -61,9 +61,10 @@ void scale_c(int64_t M, int64_t N, float beta, float* C, int64_t ldc) {
 
 constexpr int64_t kMR = 14;   // rows of the register tile: 14 x 2 zmm accumulators
 constexpr int64_t kNR = 32;   // columns of the register tile: 2 zmm
-constexpr int64_t kKC = 256;  // depth of a packed block: an A micro-panel (14 KiB) stays in L1
-constexpr int64_t kMC = 504;  // rows of the packed A block (MC x KC, 504 KiB) kept in L2
-constexpr int64_t kNC = 4096;  // columns of the packed B panel (KC x NC, 4 MiB) kept in L3
+constexpr int64_t kKC = 384;  // depth of a packed block
+constexpr int64_t kMC = 336;  // rows of the packed A block (MC x KC, 504 KiB) kept in L2
+constexpr int64_t kNC = 4096;  // columns of the packed B panel (KC x NC, 6 MiB) kept in L3
+constexpr int64_t kPrefetchC = 64;  // depth steps before the end of a micro-kernel at which C is prefetched
 
 struct FreeDeleter {
   void operator()(float* p) const { std::free(p); }
@@ -90,25 +91,73 @@ PackBuffers& pack_buffers() {
   return buffers;
 }
 
+// Mask of the first n (0..16) lanes.
+__mmask16 lanes(int64_t n) { return static_cast<__mmask16>(n >= 16 ? 0xFFFF : (1u << n) - 1); }
+
+// Lane indices of the butterfly stages of a 16x16 transpose, stage s swapping off-diagonal blocks of b = 8 >> s:
+// row i (bit b clear) takes lane j from row i (j & b clear) or from lane j - b of row i + b; row i + b the rest.
+struct TransposeIndices {
+  alignas(64) int32_t lo[4][16];
+  alignas(64) int32_t hi[4][16];
+};
+
+constexpr TransposeIndices make_transpose_indices() {
+  TransposeIndices t{};
+  for (int s = 0; s < 4; ++s) {
+    const int b = 8 >> s;
+    for (int j = 0; j < 16; ++j) {  // lanes 0..15 address the first source, 16..31 the second
+      t.lo[s][j] = (j & b) ? 16 + j - b : j;
+      t.hi[s][j] = (j & b) ? 16 + j : j + b;
+    }
+  }
+  return t;
+}
+
+constexpr TransposeIndices kTransposeIndices = make_transpose_indices();
+
+// In-register transpose: r[i][j] becomes r[j][i] for a 16x16 block of floats.
+void transpose16x16(__m512 r[16]) {
+#pragma GCC unroll 4
+  for (int s = 0; s < 4; ++s) {
+    const int b = 8 >> s;
+    const __m512i lo = _mm512_load_si512(kTransposeIndices.lo[s]), hi = _mm512_load_si512(kTransposeIndices.hi[s]);
+#pragma GCC unroll 16
+    for (int i = 0; i < 16; ++i) {
+      if (i & b) continue;
+      const __m512 x = r[i], y = r[i + b];
+      r[i] = _mm512_permutex2var_ps(x, lo, y);
+      r[i + b] = _mm512_permutex2var_ps(x, hi, y);
+    }
+  }
+}
+
+// Writes the transpose of `rows` (each a run of kc contiguous floats at src + i * ld, missing rows read as zero)
+// as kc output rows of `width` floats at dst + k * dst_ld: dst[k * dst_ld + i] = src[i * ld + k], i < width <= 16.
+void pack_transposed(const float* src, int64_t ld, int64_t rows, int64_t kc, int64_t width, float* dst,
+                     int64_t dst_ld) {
+  __m512 r[16];
+  const __mmask16 out_mask = lanes(width);
+  for (int64_t k0 = 0; k0 < kc; k0 += 16) {
+    const int64_t kn = std::min<int64_t>(16, kc - k0);
+    const __mmask16 in_mask = lanes(kn);
+    for (int i = 0; i < 16; ++i)
+      r[i] = i < rows ? _mm512_maskz_loadu_ps(in_mask, src + i * ld + k0) : _mm512_setzero_ps();
+    transpose16x16(r);
+    for (int64_t k = 0; k < kn; ++k) _mm512_mask_storeu_ps(dst + (k0 + k) * dst_ld, out_mask, r[k]);
+  }
+}
+
 // Packs op(A) rows [0, mc) x depth [0, kc) into MR-row micro-panels, each (kc, MR) with zero-padded rows.
 // `a` points at op(A)(0, 0) of the block.
 void pack_a(bool trans_a, const float* a, int64_t lda, int64_t mc, int64_t kc, float* dst) {
   for (int64_t i0 = 0; i0 < mc; i0 += kMR, dst += kMR * kc) {
     const int64_t mr = std::min(kMR, mc - i0);
     if (trans_a) {  // op(A)(i, k) = a[k * lda + i]: each k is a contiguous run of mr rows
-      for (int64_t k = 0; k < kc; ++k) {
-        const float* src = a + k * lda + i0;
-        float* d = dst + k * kMR;
-        for (int64_t r = 0; r < mr; ++r) d[r] = src[r];
-        for (int64_t r = mr; r < kMR; ++r) d[r] = 0.0f;
-      }
+      const __mmask16 in_mask = lanes(mr), out_mask = lanes(kMR);
+      for (int64_t k = 0; k < kc; ++k)
+        _mm512_mask_storeu_ps(dst + k * kMR, out_mask, _mm512_maskz_loadu_ps(in_mask, a + k * lda + i0));
     } else {  // op(A)(i, k) = a[i * lda + k]: each row is contiguous in k
-      for (int64_t r = 0; r < mr; ++r) {
-        const float* src = a + (i0 + r) * lda;
-        for (int64_t k = 0; k < kc; ++k) dst[k * kMR + r] = src[k];
-      }
-      for (int64_t r = mr; r < kMR; ++r)
-        for (int64_t k = 0; k < kc; ++k) dst[k * kMR + r] = 0.0f;
+      pack_transposed(a + i0 * lda, lda, mr, kc, kMR, dst, kMR);
     }
   }
 }
@@ -119,15 +168,10 @@ void pack_b(bool trans_b, const float* b, int64_t ldb, int64_t kc, int64_t nc, f
   for (int64_t j0 = 0; j0 < nc; j0 += kNR, dst += kNR * kc) {
     const int64_t nr = std::min(kNR, nc - j0);
     if (trans_b) {  // op(B)(k, j) = b[j * ldb + k]: each column is contiguous in k
-      for (int64_t c = 0; c < nr; ++c) {
-        const float* src = b + (j0 + c) * ldb;
-        for (int64_t k = 0; k < kc; ++k) dst[k * kNR + c] = src[k];
-      }
-      for (int64_t c = nr; c < kNR; ++c)
-        for (int64_t k = 0; k < kc; ++k) dst[k * kNR + c] = 0.0f;
+      pack_transposed(b + j0 * ldb, ldb, nr, kc, 16, dst, kNR);
+      pack_transposed(nr > 16 ? b + (j0 + 16) * ldb : b, ldb, nr - 16, kc, 16, dst + 16, kNR);
     } else {  // op(B)(k, j) = b[k * ldb + j]: each k is a contiguous run of nr columns
-      const __mmask16 m0 = static_cast<__mmask16>(nr >= 16 ? 0xFFFF : (1u << nr) - 1);
-      const __mmask16 m1 = static_cast<__mmask16>(nr >= 32 ? 0xFFFF : nr > 16 ? (1u << (nr - 16)) - 1 : 0);
+      const __mmask16 m0 = lanes(nr), m1 = lanes(std::max<int64_t>(nr - 16, 0));
       for (int64_t k = 0; k < kc; ++k) {
         const float* src = b + k * ldb + j0;
         _mm512_store_ps(dst + k * kNR, _mm512_maskz_loadu_ps(m0, src));
@@ -143,7 +187,7 @@ void micro_kernel(int64_t kc, const float* a, const float* b, float* c, int64_t 
   __m512 acc0[kMR], acc1[kMR];
 #pragma GCC unroll 14
   for (int r = 0; r < kMR; ++r) acc0[r] = acc1[r] = _mm512_setzero_ps();
-  for (int64_t k = 0; k < kc; ++k, a += kMR, b += kNR) {
+  const auto step = [&] {
     const __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
 #pragma GCC unroll 14
     for (int r = 0; r < kMR; ++r) {
@@ -151,9 +195,18 @@ void micro_kernel(int64_t kc, const float* a, const float* b, float* c, int64_t 
       acc0[r] = _mm512_fmadd_ps(ar, b0, acc0[r]);
       acc1[r] = _mm512_fmadd_ps(ar, b1, acc1[r]);
     }
+    a += kMR;
+    b += kNR;
+  };
+  // C is fetched kPrefetchC steps before the end: early enough to hide the miss, late enough to stay in L1.
+  const int64_t k_prefetch = std::max<int64_t>(kc - kPrefetchC, 0);
+  for (int64_t k = 0; k < k_prefetch; ++k) step();
+  for (int64_t r = 0; r < mr; ++r) {
+    _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc + nr - 1), _MM_HINT_T0);
   }
-  const __mmask16 m0 = static_cast<__mmask16>(nr >= 16 ? 0xFFFF : (1u << nr) - 1);
-  const __mmask16 m1 = static_cast<__mmask16>(nr >= 32 ? 0xFFFF : nr > 16 ? (1u << (nr - 16)) - 1 : 0);
+  for (int64_t k = k_prefetch; k < kc; ++k) step();
+  const __mmask16 m0 = lanes(nr), m1 = lanes(std::max<int64_t>(nr - 16, 0));
   const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
 #pragma GCC unroll 14
   for (int r = 0; r < kMR; ++r) {
@@ -170,23 +223,29 @@ void micro_kernel(int64_t kc, const float* a, const float* b, float* c, int64_t 
   }
 }
 
+// Block size for splitting `total` into the fewest blocks of at most `max_block`, evened out and rounded up to a
+// multiple of `unit` (so 512 splits as 256 + 256, not 384 + 128).
+int64_t even_block(int64_t total, int64_t max_block, int64_t unit) {
+  const int64_t blocks = (total + max_block - 1) / max_block;
+  return std::min(max_block, ((total + blocks - 1) / blocks + unit - 1) / unit * unit);
+}
+
 // One thread's product: loops NC -> KC (pack B) -> MC (pack A) -> NR -> MR around the micro-kernel.
 void gemm_serial(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
                  int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+  const int64_t nc_block = even_block(N, kNC, kNR), kc_block = even_block(K, kKC, 16);
+  const int64_t mc_block = even_block(M, kMC, kMR);
   PackBuffers& buffers = pack_buffers();
-  const int64_t kc_max = std::min(K, kKC);
-  float* a_pack = PackBuffers::ensure(
-      buffers.a, buffers.a_size, static_cast<size_t>((std::min(M, kMC) + kMR - 1) / kMR * kMR * kc_max));
-  float* b_pack = PackBuffers::ensure(
-      buffers.b, buffers.b_size, static_cast<size_t>((std::min(N, kNC) + kNR - 1) / kNR * kNR * kc_max));
-  for (int64_t jc = 0; jc < N; jc += kNC) {
-    const int64_t nc = std::min(kNC, N - jc);
-    for (int64_t pc = 0; pc < K; pc += kKC) {
-      const int64_t kc = std::min(kKC, K - pc);
+  float* a_pack = PackBuffers::ensure(buffers.a, buffers.a_size, static_cast<size_t>(mc_block * kc_block));
+  float* b_pack = PackBuffers::ensure(buffers.b, buffers.b_size, static_cast<size_t>(nc_block * kc_block));
+  for (int64_t jc = 0; jc < N; jc += nc_block) {
+    const int64_t nc = std::min(nc_block, N - jc);
+    for (int64_t pc = 0; pc < K; pc += kc_block) {
+      const int64_t kc = std::min(kc_block, K - pc);
       pack_b(trans_b, trans_b ? B + jc * ldb + pc : B + pc * ldb + jc, ldb, kc, nc, b_pack);
       const float beta_block = pc == 0 ? beta : 1.0f;
-      for (int64_t ic = 0; ic < M; ic += kMC) {
-        const int64_t mc = std::min(kMC, M - ic);
+      for (int64_t ic = 0; ic < M; ic += mc_block) {
+        const int64_t mc = std::min(mc_block, M - ic);
         pack_a(trans_a, trans_a ? A + pc * lda + ic : A + ic * lda + pc, lda, mc, kc, a_pack);
         for (int64_t jr = 0; jr < nc; jr += kNR) {
           const int64_t nr = std::min(kNR, nc - jr);

@@ -1,5 +1,4 @@
-// Mixed-radix index spaces over strided dims: element offsets of a flat index, and a cursor that
-// walks them in row-major order (shared by the layout and reduction kernels).
+// Mixed-radix index spaces over strided dims: offsets of flat indices and a row-major cursor.
 #pragma once
 
 #include <cstdint>

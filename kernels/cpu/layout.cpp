@@ -1,5 +1,4 @@
-// Layout kernels: dims are coalesced first, then contiguous runs are copied (or broadcast
-// elements repeated) row by row, and true transposes go through cache-sized tiles.
+// Layout kernels: coalesced strided copies done as row copies, broadcast fills or tiled transposes.
 #include "kernels/cpu/layout.h"
 
 #include <omp.h>
@@ -15,17 +14,22 @@ namespace hanvit::cpu {
 namespace {
 
 constexpr int64_t kParallelElements = 32768;  // below this many elements, one thread
-constexpr int64_t kTile = 32;                 // transpose tiles of kTile x kTile elements
+constexpr int64_t kTile = 64;                 // transpose tiles of kTile x kTile elements
 
 // Calls fn with a value of the unsigned integer type as wide as one element.
 template <typename Fn>
 void by_size(size_t elem_size, Fn&& fn) {
   switch (elem_size) {
-    case 1: return fn(uint8_t{});
-    case 2: return fn(uint16_t{});
-    case 4: return fn(uint32_t{});
-    case 8: return fn(uint64_t{});
-    default: throw std::invalid_argument("layout kernels: unsupported element size " + std::to_string(elem_size));
+    case 1:
+      return fn(uint8_t{});
+    case 2:
+      return fn(uint16_t{});
+    case 4:
+      return fn(uint32_t{});
+    case 8:
+      return fn(uint64_t{});
+    default:
+      throw std::invalid_argument("layout kernels: unsupported element size " + std::to_string(elem_size));
   }
 }
 
@@ -103,7 +107,8 @@ void strided_copy(const T* x, T* y, const Strided& s) {
   if (s.in_stride[last] <= 1) return copy_rows(x, y, rows, s.size[last], s.in_stride[last]);
 
   // A transpose: dim p reads x contiguously while the last dim writes y contiguously. The other
-  // dims form a batch; each (batch, tile) pair is one task.
+  // dims form a batch; each (batch, tile) pair is one task. A tile is read along x's runs into a
+  // local buffer, then written out along y's rows.
   const size_t p = static_cast<size_t>(std::find(s.in_stride.begin(), s.in_stride.end(), 1) - s.in_stride.begin());
   const std::vector<int64_t> out_stride = row_major_strides(s.size);
   IndexSpace batch_in, batch_out;
@@ -122,10 +127,15 @@ void strided_copy(const T* x, T* y, const Strided& s) {
     const int64_t b = t / (tiles_a * tiles_b), ta = t / tiles_b % tiles_a, tb = t % tiles_b;
     const T* src = x + batch_in.offset(b);
     T* dst = y + batch_out.offset(b);
-    const int64_t a0 = ta * kTile, a1 = std::min(a0 + kTile, rows_a);
-    const int64_t b0 = tb * kTile, b1 = std::min(b0 + kTile, cols_b);
-    for (int64_t a = a0; a < a1; ++a)
-      for (int64_t j = b0; j < b1; ++j) dst[a * a_out + j] = src[a + j * b_in];
+    const int64_t a0 = ta * kTile, height = std::min(kTile, rows_a - a0);
+    const int64_t b0 = tb * kTile, width = std::min(kTile, cols_b - b0);
+    T tile[kTile * kTile];  // (a, j) at a * kTile + j
+    for (int64_t j = 0; j < width; ++j) {
+      const T* run = src + a0 + (b0 + j) * b_in;
+      for (int64_t a = 0; a < height; ++a) tile[a * kTile + j] = run[a];
+    }
+    for (int64_t a = 0; a < height; ++a)
+      std::memcpy(dst + (a0 + a) * a_out + b0, tile + a * kTile, static_cast<size_t>(width) * sizeof(T));
   }
 }
 
@@ -172,8 +182,8 @@ void slice_impl(const T* x, T* y, int64_t outer, int64_t dim, int64_t inner, int
 }
 
 template <typename T>
-void slice_backward_impl(const T* dy, T* dx, int64_t outer, int64_t dim, int64_t inner, int64_t start,
-                         int64_t count, int64_t step) {
+void slice_backward_impl(const T* dy, T* dx, int64_t outer, int64_t dim, int64_t inner, int64_t start, int64_t count,
+                         int64_t step) {
   const int64_t slab = dim * inner, run = count * inner;
 #pragma omp parallel for schedule(static) if (outer > 1 && outer * slab > kParallelElements)
   for (int64_t o = 0; o < outer; ++o) {

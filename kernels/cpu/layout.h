@@ -1,5 +1,4 @@
-// Layout kernels: permute, slice (and its adjoint), concat and broadcast copies of contiguous
-// tensors of any element type, given by its size in bytes (1, 2, 4 or 8).
+// Layout kernels: permute, slice and its adjoint, concat and broadcast copies, for any element size.
 #pragma once
 
 #include <cstddef>

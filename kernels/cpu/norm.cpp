@@ -1,5 +1,4 @@
-// Layer norm and RMS norm f32 kernels: rows run on threads, row statistics take one vectorised
-// pass in double, weight/bias gradients accumulate per block of rows and are summed in order.
+// Layer norm and RMS norm f32 kernels: threaded rows, one-pass double statistics, blocked weight gradients.
 #include "kernels/cpu/norm.h"
 
 #include <algorithm>

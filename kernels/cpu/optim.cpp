@@ -16,8 +16,7 @@ constexpr int64_t kParallelMin = 65536;  // below this, one thread is faster
 constexpr int64_t kBlock = 16384;        // elements per task of a threaded loop
 
 struct AdamwConstants {
-  float decay, beta1, beta2, one_minus_beta1, one_minus_beta2, step_size, sqrt_bias_correction2, eps,
-      grad_scale;
+  float decay, beta1, beta2, one_minus_beta1, one_minus_beta2, step_size, sqrt_bias_correction2, eps, grad_scale;
 };
 
 // Elements [begin, end) of one AdamW step. std::sqrt may set errno, which keeps the compiler from
@@ -26,15 +25,13 @@ void adamw_range(float* param, const float* grad, float* m, float* v, int64_t be
                  const AdamwConstants& c) {
   int64_t i = begin;
 #if defined(__AVX512F__)
-  const __m512 decay = _mm512_set1_ps(c.decay), beta1 = _mm512_set1_ps(c.beta1),
-               beta2 = _mm512_set1_ps(c.beta2), one_minus_beta1 = _mm512_set1_ps(c.one_minus_beta1),
-               one_minus_beta2 = _mm512_set1_ps(c.one_minus_beta2), step_size = _mm512_set1_ps(c.step_size),
-               sqrt_bc2 = _mm512_set1_ps(c.sqrt_bias_correction2), eps = _mm512_set1_ps(c.eps),
-               grad_scale = _mm512_set1_ps(c.grad_scale);
+  const __m512 decay = _mm512_set1_ps(c.decay), beta1 = _mm512_set1_ps(c.beta1), beta2 = _mm512_set1_ps(c.beta2),
+               one_minus_beta1 = _mm512_set1_ps(c.one_minus_beta1), one_minus_beta2 = _mm512_set1_ps(c.one_minus_beta2),
+               step_size = _mm512_set1_ps(c.step_size), sqrt_bc2 = _mm512_set1_ps(c.sqrt_bias_correction2),
+               eps = _mm512_set1_ps(c.eps), grad_scale = _mm512_set1_ps(c.grad_scale);
   for (; i + 16 <= end; i += 16) {
     const __m512 g = _mm512_mul_ps(_mm512_loadu_ps(grad + i), grad_scale);
-    const __m512 mi =
-        _mm512_add_ps(_mm512_mul_ps(beta1, _mm512_loadu_ps(m + i)), _mm512_mul_ps(one_minus_beta1, g));
+    const __m512 mi = _mm512_add_ps(_mm512_mul_ps(beta1, _mm512_loadu_ps(m + i)), _mm512_mul_ps(one_minus_beta1, g));
     const __m512 vi = _mm512_add_ps(_mm512_mul_ps(beta2, _mm512_loadu_ps(v + i)),
                                     _mm512_mul_ps(_mm512_mul_ps(one_minus_beta2, g), g));
     _mm512_storeu_ps(m + i, mi);
@@ -59,18 +56,24 @@ void adamw_range(float* param, const float* grad, float* m, float* v, int64_t be
 
 }  // namespace
 
-void adamw_step_f32(float* param, const float* grad, float* m, float* v, int64_t n, double lr,
-                    double beta1, double beta2, double eps, double weight_decay, double bias_correction1,
-                    double bias_correction2, double grad_scale) {
-  const AdamwConstants c{static_cast<float>(1.0 - lr * weight_decay), static_cast<float>(beta1),
-                         static_cast<float>(beta2),           static_cast<float>(1.0 - beta1),
-                         static_cast<float>(1.0 - beta2),     static_cast<float>(lr / bias_correction1),
-                         static_cast<float>(std::sqrt(bias_correction2)), static_cast<float>(eps),
-                         static_cast<float>(grad_scale)};
+void adamw_step_f32(float* param, const float* grad, float* m, float* v, int64_t n, double lr, double beta1,
+                    double beta2, double eps, double weight_decay, double bias_correction1, double bias_correction2,
+                    double grad_scale) {
+  auto f = [](double x) { return static_cast<float>(x); };
+  const AdamwConstants c{
+      .decay = f(1.0 - lr * weight_decay),
+      .beta1 = f(beta1),
+      .beta2 = f(beta2),
+      .one_minus_beta1 = f(1.0 - beta1),
+      .one_minus_beta2 = f(1.0 - beta2),
+      .step_size = f(lr / bias_correction1),
+      .sqrt_bias_correction2 = f(std::sqrt(bias_correction2)),
+      .eps = f(eps),
+      .grad_scale = f(grad_scale),
+  };
   const int64_t blocks = (n + kBlock - 1) / kBlock;
 #pragma omp parallel for schedule(static) if (n > kParallelMin)
-  for (int64_t b = 0; b < blocks; ++b)
-    adamw_range(param, grad, m, v, b * kBlock, std::min(n, (b + 1) * kBlock), c);
+  for (int64_t b = 0; b < blocks; ++b) adamw_range(param, grad, m, v, b * kBlock, std::min(n, (b + 1) * kBlock), c);
 }
 
 void sgd_momentum_step_f32(float* param, const float* grad, float* momentum_buffer, int64_t n, double lr,

@@ -11,9 +11,9 @@ namespace hanvit::cpu {
 // bias_correction{1,2} = 1 - beta{1,2}^step. param, m, v (n) are updated in place. The scalars
 // come in double and their combinations (1 - beta, lr / bias_correction1, ...) are formed in
 // double before rounding to f32, as torch does: 1.0f - 0.999f is off by 1e-5 relative.
-void adamw_step_f32(float* param, const float* grad, float* m, float* v, int64_t n, double lr,
-                    double beta1, double beta2, double eps, double weight_decay, double bias_correction1,
-                    double bias_correction2, double grad_scale);
+void adamw_step_f32(float* param, const float* grad, float* m, float* v, int64_t n, double lr, double beta1,
+                    double beta2, double eps, double weight_decay, double bias_correction1, double bias_correction2,
+                    double grad_scale);
 
 // One SGD step over n elements, as torch.optim.SGD with dampening 0, g = grad * grad_scale:
 //   d = g + weight_decay * p;  buf = momentum * buf + d;  d = nesterov ? d + momentum * buf : buf

@@ -27,12 +27,14 @@ void for_each_patch_row(int64_t B, int64_t C, int64_t H, int64_t W, int64_t P, C
 
 void unfold_patches_f32(const float* x, float* patches, int64_t B, int64_t C, int64_t H, int64_t W, int64_t P) {
   const size_t bytes = static_cast<size_t>(P) * sizeof(float);
-  for_each_patch_row(B, C, H, W, P, [&](int64_t image, int64_t patch) { std::memcpy(patches + patch, x + image, bytes); });
+  for_each_patch_row(B, C, H, W, P,
+                     [&](int64_t image, int64_t patch) { std::memcpy(patches + patch, x + image, bytes); });
 }
 
 void fold_patches_f32(const float* patches, float* x, int64_t B, int64_t C, int64_t H, int64_t W, int64_t P) {
   const size_t bytes = static_cast<size_t>(P) * sizeof(float);
-  for_each_patch_row(B, C, H, W, P, [&](int64_t image, int64_t patch) { std::memcpy(x + image, patches + patch, bytes); });
+  for_each_patch_row(B, C, H, W, P,
+                     [&](int64_t image, int64_t patch) { std::memcpy(x + image, patches + patch, bytes); });
 }
 
 }  // namespace hanvit::cpu

@@ -1,6 +1,4 @@
-// Reduction kernels: the axes are coalesced into alternating kept/reduced groups, then either
-// contiguous rows are reduced (innermost axis reduced) or contiguous columns are accumulated
-// (innermost axis kept: column sums such as bias gradients).
+// Reduction kernels: axes coalesce into kept/reduced groups, then contiguous rows or columns are reduced.
 #include "kernels/cpu/reduce.h"
 
 #include <omp.h>
@@ -14,7 +12,7 @@ namespace hanvit::cpu {
 namespace {
 
 constexpr int64_t kParallelElements = 32768;  // below this many elements, one thread
-constexpr int64_t kBlock = 512;               // columns accumulated together (on the stack)
+constexpr int64_t kBlock = 4096;              // columns accumulated together: long runs per row
 constexpr int64_t kChunk = 16384;             // row piece per task when long rows are split
 
 // The reduction as loops: `kept` enumerates outputs (rows of outputs when the inner group is
@@ -93,24 +91,31 @@ struct MaxOp {
 
 int threads_for(int64_t elements) { return elements > kParallelElements ? omp_get_max_threads() : 1; }
 
+// Enough independent work items to keep `threads` threads busy.
+bool plenty(int64_t items, int threads) { return items >= int64_t{4} * threads; }
+
 // Innermost group reduced: each output reduces rows of `inner` contiguous elements.
 template <typename Op>
 void reduce_rows(const Plan& p, const float* x, float* y, double scale) {
   using Acc = typename Op::Acc;
   const int64_t outputs = p.kept.count(), rows = p.reduced.count(), n = p.inner;
   const int threads = threads_for(outputs * rows * n);
-  if (threads == 1 || outputs >= 4 * threads) {
-#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
-    for (int64_t o = 0; o < outputs; ++o) {
-      const float* base = x + p.kept.offset(o);
-      Acc acc = Op::init();
-      IndexCursor c(p.reduced, 0);
-      for (int64_t m = 0; m < rows; ++m, c.next()) acc = Op::combine(acc, Op::row(base + c.offset(), n));
-      y[o] = Op::finish(acc, scale);
+  if (threads == 1 || plenty(outputs, threads)) {
+#pragma omp parallel num_threads(threads) if (threads > 1)
+    {
+      const auto [begin, end] = thread_share(outputs, omp_get_thread_num(), omp_get_num_threads());
+      IndexCursor out(p.kept, begin), group(p.reduced, 0);
+      for (int64_t o = begin; o < end; ++o, out.next()) {
+        const float* base = x + out.offset();
+        Acc acc = Op::init();
+        // `rows` steps bring the group cursor back to the first group.
+        for (int64_t m = 0; m < rows; ++m, group.next()) acc = Op::combine(acc, Op::row(base + group.offset(), n));
+        y[o] = Op::finish(acc, scale);
+      }
     }
     return;
   }
-  // Few long groups (sum_all, row sums of a few huge rows): split each group into pieces.
+  // Few long groups (sum_all, a few huge rows): split each group into pieces across threads.
   const int64_t per_row = (n + kChunk - 1) / kChunk, pieces = rows * per_row;
   std::vector<Acc> partial(static_cast<size_t>(threads));
   for (int64_t o = 0; o < outputs; ++o) {
@@ -134,30 +139,35 @@ void reduce_rows(const Plan& p, const float* x, float* y, double scale) {
 }
 
 // Innermost group kept: each output row accumulates `inner` contiguous columns over the
-// reduced groups.
+// reduced groups, kBlock columns at a time.
 template <typename Op>
 void reduce_columns(const Plan& p, const float* x, float* y, double scale) {
   using Acc = typename Op::Acc;
   const int64_t rows = p.kept.count(), groups = p.reduced.count(), n = p.inner;
   const int64_t blocks = (n + kBlock - 1) / kBlock, tasks = rows * blocks;
   const int threads = threads_for(rows * groups * n);
-  if (threads == 1 || tasks >= 4 * threads || groups < 4 * threads) {
-#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
-    for (int64_t t = 0; t < tasks; ++t) {
-      const int64_t r = t / blocks, j0 = t % blocks * kBlock, width = std::min(kBlock, n - j0);
-      Acc acc[kBlock];
-      std::fill(acc, acc + width, Op::init());
-      const float* base = x + p.kept.offset(r) + j0;
-      IndexCursor c(p.reduced, 0);
-      for (int64_t m = 0; m < groups; ++m, c.next()) Op::column(acc, base + c.offset(), width);
-      float* out = y + r * n + j0;
-      for (int64_t j = 0; j < width; ++j) out[j] = Op::finish(acc[j], scale);
+  if (threads == 1 || plenty(tasks, threads) || !plenty(groups, threads)) {
+#pragma omp parallel num_threads(threads) if (threads > 1)
+    {
+      const auto [begin, end] = thread_share(tasks, omp_get_thread_num(), omp_get_num_threads());
+      IndexCursor group(p.reduced, 0);
+      std::vector<Acc> acc(static_cast<size_t>(std::min(kBlock, n)));
+      for (int64_t t = begin; t < end; ++t) {
+        const int64_t r = t / blocks, j0 = t % blocks * kBlock, width = std::min(kBlock, n - j0);
+        std::fill(acc.begin(), acc.begin() + width, Op::init());
+        const float* base = x + p.kept.offset(r) + j0;
+        // `groups` steps bring the cursor back to the first group.
+        for (int64_t m = 0; m < groups; ++m, group.next()) Op::column(acc.data(), base + group.offset(), width);
+        float* out = y + r * n + j0;
+        for (int64_t j = 0; j < width; ++j) out[j] = Op::finish(acc[j], scale);
+      }
     }
     return;
   }
   // Few short output rows over many reduced groups (bias gradients (N, C) -> (C)): each thread
-  // accumulates a share of the groups, then the partial rows are combined in thread order.
-  const int64_t outputs = rows * n;  // < 4 * threads * kBlock
+  // accumulates its share of the groups privately, then the partial rows are combined in
+  // thread order.
+  const int64_t outputs = rows * n;  // few: under 4 * threads * kBlock
   std::vector<Acc> partial(static_cast<size_t>(threads * outputs), Op::init());
   std::vector<int64_t> row_offset(static_cast<size_t>(rows));
   for (int64_t r = 0; r < rows; ++r) row_offset[static_cast<size_t>(r)] = p.kept.offset(r);
@@ -165,10 +175,12 @@ void reduce_columns(const Plan& p, const float* x, float* y, double scale) {
   {
     const int t = omp_get_thread_num();
     const auto [begin, end] = thread_share(groups, t, omp_get_num_threads());
-    Acc* acc = partial.data() + t * outputs;
-    IndexCursor c(p.reduced, begin);
-    for (int64_t m = begin; m < end; ++m, c.next())
-      for (int64_t r = 0; r < rows; ++r) Op::column(acc + r * n, x + row_offset[static_cast<size_t>(r)] + c.offset(), n);
+    std::vector<Acc> acc(static_cast<size_t>(outputs), Op::init());
+    IndexCursor group(p.reduced, begin);
+    for (int64_t m = begin; m < end; ++m, group.next())
+      for (int64_t r = 0; r < rows; ++r)
+        Op::column(acc.data() + r * n, x + row_offset[static_cast<size_t>(r)] + group.offset(), n);
+    std::copy(acc.begin(), acc.end(), partial.begin() + t * outputs);
   }
   for (int64_t i = 0; i < outputs; ++i) {
     Acc acc = partial[static_cast<size_t>(i)];
@@ -207,14 +219,17 @@ void reduce_f32(ReduceOp op, const std::vector<int64_t>& shape, const std::vecto
   }
   const Plan plan = make_plan(shape, axes);
   switch (op) {
-    case ReduceOp::sum: return reduce_with<SumOp>(plan, x, y, 1.0);
-    case ReduceOp::mean: return reduce_with<SumOp>(plan, x, y, 1.0 / static_cast<double>(group));
-    case ReduceOp::max: return reduce_with<MaxOp>(plan, x, y, 1.0);
+    case ReduceOp::sum:
+      return reduce_with<SumOp>(plan, x, y, 1.0);
+    case ReduceOp::mean:
+      return reduce_with<SumOp>(plan, x, y, 1.0 / static_cast<double>(group));
+    case ReduceOp::max:
+      return reduce_with<MaxOp>(plan, x, y, 1.0);
   }
 }
 
-void max_backward_f32(const std::vector<int64_t>& shape, const std::vector<int>& axes, const float* x,
-                      const float* y, const float* dy, float* dx) {
+void max_backward_f32(const std::vector<int64_t>& shape, const std::vector<int>& axes, const float* x, const float* y,
+                      const float* dy, float* dx) {
   int64_t total = 1;
   for (int64_t d : shape) total *= d;
 #pragma omp parallel for simd schedule(static) if (total > 65536)
@@ -222,44 +237,50 @@ void max_backward_f32(const std::vector<int64_t>& shape, const std::vector<int>&
   if (total == 0) return;
   const Plan p = make_plan(shape, axes);
   const int64_t n = p.inner, groups = p.reduced.count();
+  const int threads = threads_for(total);
   if (p.inner_reduced) {
     const int64_t outputs = p.kept.count();
-#pragma omp parallel for schedule(static) if (total > kParallelElements)
-    for (int64_t o = 0; o < outputs; ++o) {
-      const int64_t base = p.kept.offset(o);
-      IndexCursor c(p.reduced, 0);
-      bool found = false;
-      for (int64_t m = 0; m < groups && !found; ++m, c.next()) {
-        const float* row = x + base + c.offset();
-        for (int64_t j = 0; j < n; ++j)
-          if (is_max(row[j], y[o])) {
-            dx[base + c.offset() + j] = dy[o];
-            found = true;
-            break;
-          }
+#pragma omp parallel num_threads(threads) if (threads > 1)
+    {
+      const auto [begin, end] = thread_share(outputs, omp_get_thread_num(), omp_get_num_threads());
+      IndexCursor out(p.kept, begin);
+      for (int64_t o = begin; o < end; ++o, out.next()) {
+        int64_t at = -1;
+        for (int64_t m = 0; m < groups && at < 0; ++m) {
+          const int64_t row = out.offset() + p.reduced.offset(m);
+          for (int64_t j = 0; j < n; ++j)
+            if (is_max(x[row + j], y[o])) {
+              at = row + j;
+              break;
+            }
+        }
+        if (at >= 0) dx[at] = dy[o];
       }
     }
     return;
   }
   const int64_t blocks = (n + kBlock - 1) / kBlock, tasks = p.kept.count() * blocks;
-#pragma omp parallel for schedule(static) if (total > kParallelElements)
-  for (int64_t t = 0; t < tasks; ++t) {
-    const int64_t r = t / blocks, j0 = t % blocks * kBlock, width = std::min(kBlock, n - j0);
-    const int64_t base = p.kept.offset(r) + j0, out = r * n + j0;
-    int64_t first[kBlock];
-    std::fill(first, first + width, int64_t{-1});
-    int64_t missing = width;
-    IndexCursor c(p.reduced, 0);
-    for (int64_t m = 0; m < groups && missing > 0; ++m, c.next()) {
-      const float* row = x + base + c.offset();
+#pragma omp parallel num_threads(threads) if (threads > 1)
+  {
+    const auto [begin, end] = thread_share(tasks, omp_get_thread_num(), omp_get_num_threads());
+    std::vector<int64_t> first(static_cast<size_t>(std::min(kBlock, n)));
+    for (int64_t t = begin; t < end; ++t) {
+      const int64_t r = t / blocks, j0 = t % blocks * kBlock, width = std::min(kBlock, n - j0);
+      const int64_t base = p.kept.offset(r) + j0, out = r * n + j0;
+      std::fill(first.begin(), first.begin() + width, int64_t{-1});
+      int64_t missing = width;
+      for (int64_t m = 0; m < groups && missing > 0; ++m) {
+        const int64_t offset = p.reduced.offset(m);
+        const float* row = x + base + offset;
+        for (int64_t j = 0; j < width; ++j)
+          if (first[j] < 0 && is_max(row[j], y[out + j])) {
+            first[j] = offset;
+            --missing;
+          }
+      }
       for (int64_t j = 0; j < width; ++j)
-        if (first[j] < 0 && is_max(row[j], y[out + j])) {
-          first[j] = c.offset();
-          --missing;
-        }
+        if (first[j] >= 0) dx[base + first[j] + j] = dy[out + j];
     }
-    for (int64_t j = 0; j < width; ++j)
-      if (first[j] >= 0) dx[base + first[j] + j] = dy[out + j];
   }
 }
 

@@ -1,5 +1,4 @@
-// Softmax-family f32 kernels: rows run on threads, each row's loops vectorise (a polynomial exp
-// replaces std::exp, which the compiler cannot vectorise), row sums accumulate in double.
+// Softmax-family f32 kernels: threaded rows, vectorised loops with a polynomial exp, double row sums.
 #include "kernels/cpu/softmax.h"
 
 #include <bit>
@@ -15,17 +14,18 @@ namespace {
 constexpr int64_t kParallelWork = 32768;  // elements below which one thread runs every row
 
 // exp(x) within 2 ulp (Cephes expf): x = n ln2 + r with |r| <= ln2 / 2, a degree-6 polynomial
-// for exp(r), and 2^n built in the exponent bits. Inputs are clamped to [-88, 88]: below about
-// -87.7 the result is 0 (exp(-inf) = 0), above 88 it saturates at exp(88); NaN stays NaN.
+// for exp(r), and 2^n built in the exponent bits. Results below the normal range flush to 0,
+// x above about 88.3 gives inf, NaN stays NaN. Only selects, no clamps on floats: GCC turns
+// float clamps into branches here and then cannot vectorise the loops calling this.
 inline float exp_f32(float x) {
   constexpr float kLog2e = 1.44269504088896341f;
   constexpr float kLn2Hi = 0.693359375f, kLn2Lo = -2.12194440e-4f;
   constexpr float kRound = 12582912.0f;  // 1.5 * 2^23: adding it rounds to an integer kept in the low bits
-  x = x < -88.0f ? -88.0f : x;
-  x = x > 88.0f ? 88.0f : x;
   const float t = x * kLog2e + kRound;
   const float n = t - kRound;
-  const uint32_t exponent = std::bit_cast<uint32_t>(t) - std::bit_cast<uint32_t>(kRound) + 127u;
+  // biased exponent n + 127 of 2^n; for |x| beyond the float range its sign still says which way
+  const int32_t e = static_cast<int32_t>(std::bit_cast<uint32_t>(t) - std::bit_cast<uint32_t>(kRound) + 127u);
+  const int32_t scale_e = e < 1 ? 1 : (e > 254 ? 254 : e);
   float r = x - n * kLn2Hi;
   r = r - n * kLn2Lo;
   float p = 1.9875691500e-4f;
@@ -35,7 +35,10 @@ inline float exp_f32(float x) {
   p = p * r + 1.6666665459e-1f;
   p = p * r + 5.0000001201e-1f;
   p = p * r * r + r + 1.0f;
-  return p * std::bit_cast<float>(exponent << 23);
+  uint32_t bits = std::bit_cast<uint32_t>(p * std::bit_cast<float>(static_cast<uint32_t>(scale_e) << 23));
+  bits = e < 1 ? 0u : bits;
+  bits = e > 254 ? 0x7f800000u : bits;
+  return x != x ? x : std::bit_cast<float>(bits);
 }
 
 float row_max(const float* x, int64_t n) {
@@ -84,15 +87,15 @@ void for_rows(int64_t rows, int64_t cols, Fn fn) {
 }
 
 // Validates labels (throwing on the first bad one) and counts the rows that are not ignored.
-int64_t count_labels(const int32_t* labels, int64_t rows, int64_t classes, int64_t ignore_index) {
+int64_t count_labels(const char* op, const int32_t* labels, int64_t rows, int64_t classes, int64_t ignore_index) {
   int64_t count = 0;
   for (int64_t r = 0; r < rows; ++r) {
     const int64_t label = labels[r];
     if (label == ignore_index) continue;
     if (label < 0 || label >= classes)
-      throw std::invalid_argument("cross_entropy: label " + std::to_string(label) + " of row " + std::to_string(r) +
-                                  " is outside [0, " + std::to_string(classes) + ") and is not ignore_index " +
-                                  std::to_string(ignore_index));
+      throw std::invalid_argument(std::string(op) + ": label " + std::to_string(label) + " of row " +
+                                  std::to_string(r) + " is outside [0, " + std::to_string(classes) +
+                                  ") and is not ignore_index " + std::to_string(ignore_index));
     ++count;
   }
   return count;
@@ -144,9 +147,9 @@ void log_softmax_backward_f32(const float* y, const float* dy, float* dx, int64_
   });
 }
 
-float cross_entropy_f32(const float* logits, const int32_t* labels, int64_t rows, int64_t classes,
-                        int64_t ignore_index, double label_smoothing) {
-  const int64_t count = count_labels(labels, rows, classes, ignore_index);
+float cross_entropy_f32(const float* logits, const int32_t* labels, int64_t rows, int64_t classes, int64_t ignore_index,
+                        double label_smoothing) {
+  const int64_t count = count_labels("cross_entropy", labels, rows, classes, ignore_index);
   if (count == 0) return 0.0f;
   const double eps = label_smoothing;
   std::vector<double> losses(static_cast<size_t>(rows), 0.0);  // per row, summed in order below
@@ -166,7 +169,7 @@ float cross_entropy_f32(const float* logits, const int32_t* labels, int64_t rows
 
 void cross_entropy_backward_f32(const float* logits, const int32_t* labels, int64_t rows, int64_t classes,
                                 int64_t ignore_index, double label_smoothing, float dloss, float* dlogits) {
-  const int64_t count = count_labels(labels, rows, classes, ignore_index);
+  const int64_t count = count_labels("cross_entropy_backward", labels, rows, classes, ignore_index);
   const double scale = count == 0 ? 0.0 : static_cast<double>(dloss) / static_cast<double>(count);
   const double eps = label_smoothing;
   for_rows(rows, classes, [=](int64_t r) {

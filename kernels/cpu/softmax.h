@@ -1,6 +1,4 @@
-// Softmax-family f32 kernels over the last axis: softmax, log_softmax, their backward, and
-// cross-entropy with ignore_index and label smoothing (PyTorch semantics, except that a batch
-// whose rows are all ignored has loss 0 and gradient 0 where PyTorch gives NaN).
+// Softmax-family f32 kernels over the last axis: softmax, log_softmax, their backward, cross-entropy.
 #pragma once
 
 #include <cstdint>
@@ -16,12 +14,15 @@ void softmax_backward_f32(const float* y, const float* dy, float* dx, int64_t ro
 // dx (rows, cols) = dy - exp(y) * sum(dy) per row; y is the log_softmax output.
 void log_softmax_backward_f32(const float* y, const float* dy, float* dx, int64_t rows, int64_t cols);
 
+// Cross-entropy as torch.nn.functional.cross_entropy(ignore_index, label_smoothing=eps) with mean
+// reduction, except that when every row is ignored the loss and gradient are 0 (PyTorch: NaN).
+// Both kernels throw std::invalid_argument naming the first row whose label is neither
+// ignore_index nor in [0, classes).
+
 // logits (rows, classes), labels (rows) -> mean over non-ignored rows of
-// (1 - eps) * (-log p[label]) + eps * mean_j(-log p[j]); 0 when every row is ignored.
-// Both throw std::invalid_argument naming the first row whose label is neither ignore_index nor
-// in [0, classes).
-float cross_entropy_f32(const float* logits, const int32_t* labels, int64_t rows, int64_t classes,
-                        int64_t ignore_index, double label_smoothing);
+// (1 - eps) * (-log p[label]) + eps * mean_j(-log p[j]).
+float cross_entropy_f32(const float* logits, const int32_t* labels, int64_t rows, int64_t classes, int64_t ignore_index,
+                        double label_smoothing);
 // dlogits (rows, classes) = dloss / count * (p - (1 - eps) * onehot(label) - eps / classes) on
 // non-ignored rows, 0 on ignored ones; p is recomputed from the logits into dlogits.
 void cross_entropy_backward_f32(const float* logits, const int32_t* labels, int64_t rows, int64_t classes,

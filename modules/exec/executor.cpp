@@ -81,7 +81,10 @@ Executor::Executor(const Graph& graph, Backend& backend, std::vector<Var> output
 
 void Executor::bind(const std::string& name, const Tensor& value) {
   auto it = leaves_.find(name);
-  if (it == leaves_.end()) throw std::invalid_argument("graph has no input or parameter '" + name + "' to bind");
+  if (it == leaves_.end()) {
+    if (graph_.find_leaf(name) < 0) throw std::invalid_argument("graph has no input or parameter '" + name + "' to bind");
+    return;  // a leaf the planned outputs do not depend on
+  }
   const Node& node = graph_.node(it->second);
   if (value.shape() != node.shape)
     throw std::invalid_argument("bind '" + name + "': expected shape " + shape_str(node.shape) + ", got " +

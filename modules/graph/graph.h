@@ -1,6 +1,7 @@
 // The computation graph: nodes recorded by op builders, and Var, a handle to one node's output.
 #pragma once
 
+#include <deque>
 #include <string>
 #include <vector>
 
@@ -68,7 +69,7 @@ class Graph {
  private:
   Var add_leaf(OpKind op, const std::string& name, const Shape& shape, DType dtype);
 
-  std::vector<Node> nodes_;
+  std::deque<Node> nodes_;  // a deque: recording never moves earlier nodes, so references stay valid
   bool grad_enabled_;
 };
 

@@ -94,10 +94,15 @@ Var embedding(Var weight, Var ids);  // weight (V, D), ids i32 (...) -> (..., D)
 Var embedding_backward(Var ids, Var dy, int64_t vocab);  // -> (V, D) scatter-add
 // x (B, H, T, D) with D even, positions i32 (T); rotate-half layout.
 Var rope(Var x, Var positions, double theta = 10000.0, double position_scale = 1.0, bool inverse = false);
-// q (B, Hq, Tq, D), k (B, Hk, Tk, D), v (B, Hk, Tk, Dv), Hq % Hk == 0, key_mask u8 (B, Tk)
-// 1 = attend. Causal masking aligns the last query with the last key. -> (B, Hq, Tq, Dv)
+// q (B, Hq, Tq, D), k (B, Hk, Tk, D), v (B, Hk, Tk, Dv), Hq % Hk == 0 (query head h reads kv
+// head h / (Hq / Hk)), key_mask u8 (B, Tk) 1 = attend. softmax(q k^T * scale) v -> (B, Hq, Tq, Dv).
+// Causal masking aligns the last query with the last key: query i sees key j iff
+// j <= i + (Tk - Tq) (bottom-right, as flash-attn and KV-cache decoding; PyTorch's is_causal is
+// top-left, which differs when Tq != Tk). A query that sees no key outputs zeros, with zero
+// gradients, where PyTorch gives NaN.
 Var attention(Var q, Var k, Var v, std::optional<Var> key_mask, bool causal, double scale);
-// -> packed (numel(q) + numel(k) + numel(v)): dq, dk, dv
+// Gradients of sum(attention(...) * dout) -> packed (numel(q) + numel(k) + numel(v)): dq, dk, dv.
+// Node inputs: q, k, v, [key_mask,] dout.
 Var attention_backward(Var q, Var k, Var v, std::optional<Var> key_mask, Var dout, const AttentionAttrs& attrs);
 // x (B, C, H, W) -> (B, (H/P)*(W/P), C*P*P), patches in row-major order, each (C, P, P) flattened
 Var unfold_patches(Var x, int64_t patch);

@@ -48,8 +48,7 @@ class TempFile {
     int fd = fd_;
     fd_ = -1;
     if (::close(fd) != 0) fail(target_, "close of '" + temp_ + "'", errno);
-    if (::rename(temp_.c_str(), target_.c_str()) != 0)
-      fail(target_, "rename of '" + temp_ + "'", errno);
+    if (::rename(temp_.c_str(), target_.c_str()) != 0) fail(target_, "rename of '" + temp_ + "'", errno);
     renamed_ = true;
   }
 
@@ -82,14 +81,14 @@ class TempFile {
 };
 
 void fsync_folder(const std::string& target) {
-  std::string folder = std::filesystem::path(target).parent_path().string();
-  if (folder.empty()) folder = ".";
+  std::filesystem::path folder = std::filesystem::path(target).parent_path();
+  if (folder.empty()) folder = std::filesystem::current_path();
   int fd = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) fail(target, "renamed, but cannot open folder '" + folder + "' to fsync it", errno);
+  if (fd < 0) fail(target, "renamed, but cannot open folder '" + folder.string() + "' to fsync it", errno);
   if (::fsync(fd) != 0) {
     int error = errno;
     ::close(fd);
-    fail(target, "renamed, but fsync of folder '" + folder + "' failed", error);
+    fail(target, "renamed, but fsync of folder '" + folder.string() + "' failed", error);
   }
   ::close(fd);
 }

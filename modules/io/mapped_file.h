@@ -23,8 +23,7 @@ class MappedFile {
   size_t size() const { return size_; }
 
  private:
-  MappedFile(std::string path, const uint8_t* data, size_t size)
-      : path_(std::move(path)), data_(data), size_(size) {}
+  MappedFile(std::string path, const uint8_t* data, size_t size) : path_(std::move(path)), data_(data), size_(size) {}
 
   std::string path_;
   const uint8_t* data_;

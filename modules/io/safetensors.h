@@ -85,9 +85,7 @@ void save_safetensors(const std::string& path, const std::vector<std::pair<std::
 // after its shards; files of an earlier save that the new layout does not use (the single file,
 // the index or other `model-XXXXX-of-YYYYY.safetensors` shards) are removed afterwards.
 // `metadata` goes into every safetensors file.
-void save_safetensors_sharded(const std::string& dir,
-                              const std::vector<std::pair<std::string, Tensor>>& tensors,
-                              uint64_t max_shard_bytes,
-                              const std::map<std::string, std::string>& metadata = {});
+void save_safetensors_sharded(const std::string& dir, const std::vector<std::pair<std::string, Tensor>>& tensors,
+                              uint64_t max_shard_bytes, const std::map<std::string, std::string>& metadata = {});
 
 }  // namespace hanvit

@@ -10,8 +10,7 @@ namespace hanvit {
 static_assert(std::endian::native == std::endian::little, "safetensors data is little-endian");
 
 SafetensorsFile::SafetensorsFile(const std::string& path)
-    : file_(MappedFile::open(path)),
-      header_(parse_safetensors_header(file_->data(), file_->size(), path)) {}
+    : file_(MappedFile::open(path)), header_(parse_safetensors_header(file_->data(), file_->size(), path)) {}
 
 std::vector<std::string> SafetensorsFile::names() const {
   std::vector<std::string> names;
@@ -36,8 +35,7 @@ Tensor SafetensorsFile::get(const std::string& name) const {
     if (nbytes > 0) std::memcpy(aligned.raw_data(), bytes, nbytes);
     return aligned;
   }
-  auto storage = Storage::wrap(const_cast<uint8_t*>(bytes), nbytes, Device::cpu(),
-                               [mapping = file_] {});
+  auto storage = Storage::wrap(const_cast<uint8_t*>(bytes), nbytes, Device::cpu(), [mapping = file_] {});
   return Tensor(std::move(storage), meta.shape, meta.dtype);
 }
 

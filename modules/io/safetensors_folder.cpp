@@ -1,10 +1,9 @@
 // SafetensorsFolder: model.safetensors or a sharded set described by model.safetensors.index.json.
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <stdexcept>
-
-#include <nlohmann/json.hpp>
 
 #include "modules/io/safetensors.h"
 
@@ -31,8 +30,8 @@ json read_index(const std::string& index_path) {
   uintmax_t size = fs::file_size(index_path, error);
   if (error) fail_index(index_path, "cannot read: " + error.message());
   if (size > kMaxIndexBytes)
-    fail_index(index_path, "is " + std::to_string(size) + " bytes, over the limit of " +
-                               std::to_string(kMaxIndexBytes));
+    fail_index(index_path,
+               "is " + std::to_string(size) + " bytes, over the limit of " + std::to_string(kMaxIndexBytes));
   std::ifstream in(index_path, std::ios::binary);
   if (!in.is_open()) fail_index(index_path, "cannot open");
   std::stringstream text;
@@ -42,16 +41,14 @@ json read_index(const std::string& index_path) {
   } catch (const json::parse_error& e) {
     std::string message = e.what();
     size_t tag_end = message.find("] ");
-    fail_index(index_path, "not valid JSON: " +
-                               (tag_end == std::string::npos ? message : message.substr(tag_end + 2)));
+    fail_index(index_path, "not valid JSON: " + (tag_end == std::string::npos ? message : message.substr(tag_end + 2)));
   }
 }
 
 }  // namespace
 
 SafetensorsFolder::SafetensorsFolder(const std::string& dir) : dir_(dir) {
-  if (!fs::is_directory(dir))
-    throw std::invalid_argument("safetensors folder '" + dir + "': not a directory");
+  if (!fs::is_directory(dir)) throw std::invalid_argument("safetensors folder '" + dir + "': not a directory");
   fs::path single = fs::path(dir) / kSafetensorsModelFile;
   fs::path index = fs::path(dir) / kSafetensorsIndexFile;
   if (fs::exists(single)) {
@@ -61,8 +58,8 @@ SafetensorsFolder::SafetensorsFolder(const std::string& dir) : dir_(dir) {
   } else if (fs::exists(index)) {
     load_index(index.string());
   } else {
-    throw std::invalid_argument("safetensors folder '" + dir + "': has neither " + kSafetensorsModelFile +
-                                " nor " + kSafetensorsIndexFile);
+    throw std::invalid_argument("safetensors folder '" + dir + "': has neither " + kSafetensorsModelFile + " nor " +
+                                kSafetensorsIndexFile);
   }
 }
 
@@ -85,8 +82,7 @@ void SafetensorsFolder::load_index(const std::string& index_path) {
       fail_index(index_path, "tensor '" + name + "' maps to " + shard.dump() + ", not a shard file name");
     std::string shard_name = shard.get<std::string>();
     if (!is_plain_file_name(shard_name))
-      fail_index(index_path, "tensor '" + name + "' maps to '" + shard_name +
-                                 "', not a file name inside the folder");
+      fail_index(index_path, "tensor '" + name + "' maps to '" + shard_name + "', not a file name inside the folder");
     auto [at, inserted] = file_of_shard.emplace(shard_name, files_.size());
     if (inserted) {
       fs::path shard_path = fs::path(dir_) / shard_name;
@@ -95,8 +91,8 @@ void SafetensorsFolder::load_index(const std::string& index_path) {
       files_.emplace_back(shard_path.string());
     }
     if (!files_[at->second].contains(name))
-      fail_index(index_path, "tensor '" + name + "' is mapped to shard '" + shard_name +
-                                 "', which does not contain it");
+      fail_index(index_path,
+                 "tensor '" + name + "' is mapped to shard '" + shard_name + "', which does not contain it");
     shard_of_[name] = at->second;
   }
 }

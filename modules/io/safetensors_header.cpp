@@ -2,12 +2,11 @@
 #include "modules/io/safetensors_header.h"
 
 #include <algorithm>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <stdexcept>
 #include <string_view>
-
-#include <nlohmann/json.hpp>
 
 #include "modules/io/utf8.h"
 
@@ -27,7 +26,7 @@ std::string brief(const json& value) {
 }
 
 std::string range_str(uint64_t begin, uint64_t end) {
-  return "[" + std::to_string(begin) + ", " + std::to_string(end) + ")";
+  return std::string("[").append(std::to_string(begin)).append(", ").append(std::to_string(end)).append(")");
 }
 
 std::optional<DType> safetensors_dtype(std::string_view text) {
@@ -72,8 +71,7 @@ json parse_without_duplicates(std::string_view text, const std::string& path) {
   } catch (const json::parse_error& e) {
     std::string message = e.what();
     size_t tag_end = message.find("] ");
-    fail(path, "header is not valid JSON: " +
-                   (tag_end == std::string::npos ? message : message.substr(tag_end + 2)));
+    fail(path, "header is not valid JSON: " + (tag_end == std::string::npos ? message : message.substr(tag_end + 2)));
   }
   if (!duplicate.empty()) fail(path, "header has duplicate key '" + duplicate + "'");
   return header;
@@ -83,8 +81,7 @@ std::map<std::string, std::string> parse_metadata(const json& value, const std::
   if (!value.is_object()) fail(path, "'__metadata__' is not an object but " + brief(value));
   std::map<std::string, std::string> metadata;
   for (const auto& [key, item] : value.items()) {
-    if (!item.is_string())
-      fail(path, "'__metadata__' value of key '" + key + "' is not a string but " + brief(item));
+    if (!item.is_string()) fail(path, "'__metadata__' value of key '" + key + "' is not a string but " + brief(item));
     metadata[key] = item.get<std::string>();
   }
   return metadata;
@@ -115,8 +112,7 @@ SafetensorsTensorInfo parse_entry(const std::string& name, const json& entry, ui
   for (size_t i = 0; i < shape.size(); ++i) {
     uint64_t dim = 0;
     if (!read_count(shape[i], static_cast<uint64_t>(INT64_MAX), dim))
-      fail(path, where + "shape dim " + std::to_string(i) + " is not a non-negative integer but " +
-                     brief(shape[i]));
+      fail(path, where + "shape dim " + std::to_string(i) + " is not a non-negative integer but " + brief(shape[i]));
     info.shape.push_back(static_cast<int64_t>(dim));
     empty = empty || dim == 0;
     if (dim != 0 && (__builtin_mul_overflow(nonzero_product, dim, &nonzero_product) ||
@@ -130,19 +126,17 @@ SafetensorsTensorInfo parse_entry(const std::string& name, const json& entry, ui
   const json& offsets = entry.at("data_offsets");
   if (!offsets.is_array() || offsets.size() != 2 || !read_count(offsets[0], UINT64_MAX, info.begin) ||
       !read_count(offsets[1], UINT64_MAX, info.end))
-    fail(path, where + "field 'data_offsets' is not an array of 2 non-negative integers but " +
-                   brief(offsets));
+    fail(path, where + "field 'data_offsets' is not an array of 2 non-negative integers but " + brief(offsets));
   if (info.begin > info.end)
     fail(path, where + "data_offsets [" + std::to_string(info.begin) + ", " + std::to_string(info.end) +
                    "] begin after they end");
   if (info.end - info.begin != bytes)
-    fail(path, where + "shape " + shape_str(info.shape) + " of " + dtype_text + " needs " +
-                   std::to_string(bytes) + " bytes but data_offsets " + range_str(info.begin, info.end) +
-                   " hold " + std::to_string(info.end - info.begin));
+    fail(path, where + "shape " + shape_str(info.shape) + " of " + dtype_text + " needs " + std::to_string(bytes) +
+                   " bytes but data_offsets " + range_str(info.begin, info.end) + " hold " +
+                   std::to_string(info.end - info.begin));
   if (info.end > data_bytes)
-    fail(path, where + "data_offsets " + range_str(info.begin, info.end) +
-                   " run past the end of the data section (" + std::to_string(data_bytes) +
-                   " bytes; is the file truncated?)");
+    fail(path, where + "data_offsets " + range_str(info.begin, info.end) + " run past the end of the data section (" +
+                   std::to_string(data_bytes) + " bytes; is the file truncated?)");
   return info;
 }
 
@@ -161,8 +155,8 @@ void check_layout(const std::map<std::string, SafetensorsTensorInfo>& tensors, u
   const SafetensorsTensorInfo* last_info = nullptr;
   for (const auto& [name, info] : order) {
     if (info->begin < covered)
-      fail(path, "tensors '" + *last + "' " + range_str(last_info->begin, last_info->end) + " and '" +
-                     *name + "' " + range_str(info->begin, info->end) + " overlap");
+      fail(path, "tensors '" + *last + "' " + range_str(last_info->begin, last_info->end) + " and '" + *name + "' " +
+                     range_str(info->begin, info->end) + " overlap");
     if (info->begin > covered)
       fail(path, "bytes " + range_str(covered, info->begin) +
                      " of the data section belong to no tensor (a hole before tensor '" + *name + "')");
@@ -171,23 +165,23 @@ void check_layout(const std::map<std::string, SafetensorsTensorInfo>& tensors, u
     last_info = info;
   }
   if (covered != data_bytes)
-    fail(path, std::to_string(data_bytes - covered) + " trailing bytes after the last tensor's data (the data section is " +
-                   std::to_string(data_bytes) + " bytes, the tensors cover " + std::to_string(covered) + ")");
+    fail(path, std::to_string(data_bytes - covered) +
+                   " trailing bytes after the last tensor's data (the data section is " + std::to_string(data_bytes) +
+                   " bytes, the tensors cover " + std::to_string(covered) + ")");
 }
 
 }  // namespace
 
 SafetensorsHeader parse_safetensors_header(const uint8_t* bytes, size_t size, const std::string& path) {
-  if (size < 8)
-    fail(path, "file is " + std::to_string(size) + " bytes, shorter than the 8-byte header length");
+  if (size < 8) fail(path, "file is " + std::to_string(size) + " bytes, shorter than the 8-byte header length");
   uint64_t length = 0;
   for (int i = 7; i >= 0; --i) length = (length << 8) | bytes[i];
   if (length > kSafetensorsMaxHeaderBytes)
     fail(path, "header length " + std::to_string(length) + " exceeds the limit of " +
                    std::to_string(kSafetensorsMaxHeaderBytes) + " bytes");
   if (length > size - 8)
-    fail(path, "header length " + std::to_string(length) + " runs past the end of the file (" +
-                   std::to_string(size) + " bytes)");
+    fail(path, "header length " + std::to_string(length) + " runs past the end of the file (" + std::to_string(size) +
+                   " bytes)");
 
   std::string_view text(reinterpret_cast<const char*>(bytes + 8), static_cast<size_t>(length));
   size_t bad = find_invalid_utf8(text);
@@ -209,16 +203,15 @@ SafetensorsHeader parse_safetensors_header(const uint8_t* bytes, size_t size, co
   return header;
 }
 
-std::string encode_safetensors_header(
-    const std::vector<std::pair<std::string, SafetensorsTensorInfo>>& tensors,
-    const std::map<std::string, std::string>& metadata) {
+std::string encode_safetensors_header(const std::vector<std::pair<std::string, SafetensorsTensorInfo>>& tensors,
+                                      const std::map<std::string, std::string>& metadata) {
   nlohmann::ordered_json header = nlohmann::ordered_json::object();
   if (!metadata.empty()) header["__metadata__"] = metadata;
   for (const auto& [name, info] : tensors) {
     nlohmann::ordered_json entry = nlohmann::ordered_json::object();
-    entry.at("dtype") = dtype_safetensors_name(info.dtype);
-    entry.at("shape") = info.shape;
-    entry.at("data_offsets") = {info.begin, info.end};
+    entry["dtype"] = dtype_safetensors_name(info.dtype);
+    entry["shape"] = info.shape;
+    entry["data_offsets"] = {info.begin, info.end};
     header[name] = std::move(entry);
   }
   std::string text = header.dump();

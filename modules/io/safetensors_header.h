@@ -38,8 +38,7 @@ SafetensorsHeader parse_safetensors_header(const uint8_t* bytes, size_t size, co
 // The header JSON for tensors in the given order ("__metadata__" first when not empty), compact
 // like the reference writer and padded with spaces to a multiple of 8 bytes. The 8-byte length
 // prefix is not included.
-std::string encode_safetensors_header(
-    const std::vector<std::pair<std::string, SafetensorsTensorInfo>>& tensors,
-    const std::map<std::string, std::string>& metadata);
+std::string encode_safetensors_header(const std::vector<std::pair<std::string, SafetensorsTensorInfo>>& tensors,
+                                      const std::map<std::string, std::string>& metadata);
 
 }  // namespace hanvit

@@ -3,11 +3,10 @@
 #include <bit>
 #include <cstdio>
 #include <filesystem>
-#include <regex>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <stdexcept>
-
-#include <nlohmann/json.hpp>
+#include <string_view>
 
 #include "modules/io/atomic_file.h"
 #include "modules/io/safetensors.h"
@@ -25,11 +24,16 @@ static_assert(std::endian::native == std::endian::little, "safetensors data is l
 // The reference writer orders tensors by dtype, larger types first, so data stays aligned.
 int dtype_rank(DType dtype) {
   switch (dtype) {
-    case DType::f32: return 4;
-    case DType::i32: return 3;
-    case DType::bf16: return 2;
-    case DType::f16: return 1;
-    case DType::u8: return 0;
+    case DType::f32:
+      return 4;
+    case DType::i32:
+      return 3;
+    case DType::bf16:
+      return 2;
+    case DType::f16:
+      return 1;
+    case DType::u8:
+      return 0;
   }
   throw std::logic_error("bad dtype");
 }
@@ -94,13 +98,21 @@ std::string shard_name(size_t index, size_t count) {
   return name;
 }
 
-// Removes shard files `model-XXXXX-of-YYYYY.safetensors` in `dir` other than `keep`.
+// Whether `name` is a shard file name as shard_name() writes it ('#' is a digit).
+bool is_shard_name(std::string_view name) {
+  constexpr std::string_view pattern = "model-#####-of-#####.safetensors";
+  if (name.size() != pattern.size()) return false;
+  for (size_t i = 0; i < pattern.size(); ++i)
+    if (pattern[i] == '#' ? (name[i] < '0' || name[i] > '9') : name[i] != pattern[i]) return false;
+  return true;
+}
+
+// Removes shard files in `dir` other than `keep`.
 void remove_stale_shards(const fs::path& dir, const std::set<std::string>& keep) {
-  static const std::regex shard_pattern(R"(model-\d{5}-of-\d{5}\.safetensors)");
   std::vector<fs::path> stale;
   for (const fs::directory_entry& entry : fs::directory_iterator(dir)) {
     std::string name = entry.path().filename().string();
-    if (std::regex_match(name, shard_pattern) && !keep.count(name)) stale.push_back(entry.path());
+    if (is_shard_name(name) && !keep.count(name)) stale.push_back(entry.path());
   }
   for (const fs::path& path : stale) fs::remove(path);
 }

@@ -55,7 +55,7 @@ Attention::Attention(const AttentionConfig& config) : Module("Attention"), confi
 
 Var Attention::split_heads(Var x, int64_t heads) const {
   Var h = view(x, {x.dim(0), x.dim(1), heads, config_.head_dim});  // (B, T, heads, Dh)
-  return permute(h, {0, 2, 1, 3});                                  // (B, heads, T, Dh)
+  return permute(h, {0, 2, 1, 3});                                 // (B, heads, T, Dh)
 }
 
 void Attention::check_cache(const KeyValues& cache, int64_t batch) const {
@@ -93,10 +93,9 @@ AttentionOutput Attention::forward(const AttentionInputs& in) const {
   Var q, k, v;  // (B, H, T, Dh), (B, Hk, Tk, Dh), (B, Hk, Tk, Dh)
   if (c.cross) {
     if (in.context.defined() == has_cache) fail("cross-attention needs either a context or cached keys/values");
-    if (in.context.defined() && in.context.dim(0) != batch)
-      fail("context " + in.context.str() + " and input " + in.x.str() + " differ in batch");
-    q = split_heads(q_->forward(in.x), c.num_heads);
     KeyValues kv = has_cache ? in.cache : project_context(in.context);
+    if (kv.k.dim(0) != batch) fail("context " + in.context.str() + " and input " + in.x.str() + " differ in batch");
+    q = split_heads(q_->forward(in.x), c.num_heads);
     k = kv.k;
     v = kv.v;
   } else {
@@ -122,9 +121,9 @@ AttentionOutput Attention::forward(const AttentionInputs& in) const {
     }
   }
   const double scale = 1.0 / std::sqrt(static_cast<double>(c.head_dim));
-  Var y = attention(q, k, v, in.key_mask, c.causal, scale);                // (B, H, T, Dh)
+  Var y = attention(q, k, v, in.key_mask, c.causal, scale);                       // (B, H, T, Dh)
   y = view(permute(y, {0, 2, 1, 3}), {batch, length, c.num_heads * c.head_dim});  // (B, T, H*Dh)
-  return {o_->forward(y), {k, v}};                                          // (B, T, C)
+  return {o_->forward(y), {k, v}};                                                // (B, T, C)
 }
 
 }  // namespace hanvit

@@ -17,10 +17,9 @@ Linear::Linear(int64_t in, int64_t out, bool bias, WeightLayout layout)
 }
 
 Var Linear::forward(Var x) const {
-  if (x.rank() == 0 || x.dim(-1) != in_)
-    fail("input " + x.str() + " must have last dim " + std::to_string(in_));
+  if (x.rank() == 0 || x.dim(-1) != in_) fail("input " + x.str() + " must have last dim " + std::to_string(in_));
   Graph& g = x.graph();
-  Var rows = x.rank() == 2 ? x : view(x, {numel(x.shape()) / in_, in_});            // (N, in)
+  Var rows = x.rank() == 2 ? x : view(x, {numel(x.shape()) / in_, in_});             // (N, in)
   Var y = matmul(rows, param(g, "weight"), false, layout_ == WeightLayout::out_in);  // (N, out)
   if (bias_) y = y + param(g, "bias");
   if (x.rank() == 2) return y;

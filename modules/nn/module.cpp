@@ -33,9 +33,12 @@ std::string Module::path() const {
   return p;
 }
 
-void Module::fail(const std::string& message) const {
-  throw std::invalid_argument(type_name_ + " '" + path() + "': " + message);
+std::string Module::describe() const {
+  const std::string p = path();
+  return p.empty() ? type_name_ : type_name_ + " '" + p + "'";
 }
+
+void Module::fail(const std::string& message) const { throw std::invalid_argument(describe() + ": " + message); }
 
 bool Module::uses_local_name(const std::string& name) const {
   for (const ParameterInfo& p : params_)
@@ -57,8 +60,7 @@ void Module::attach(const std::string& name, std::shared_ptr<Module> child) {
   if (!child) fail("module '" + name + "' is null");
   if (!name.empty() && !valid_path(name)) fail("invalid module name '" + name + "'");
   if (uses_local_name(name)) fail("name '" + name + "' is already registered");
-  if (child->parent_)
-    fail(child->type_name_ + " '" + name + "' is already registered as '" + child->path() + "'");
+  if (child->parent_) fail(child->type_name_ + " '" + name + "' is already registered as '" + child->path() + "'");
   for (const Module* m = this; m; m = m->parent_)
     if (m == child.get()) fail("registering '" + name + "' would make a cycle");
   child->parent_ = this;

@@ -41,6 +41,8 @@ class Module {
   const std::string& type_name() const { return type_name_; }
   // Dotted path from the root, "" for a root: "layers.0.self_attn".
   std::string path() const;
+  // For messages: "Attention 'layers.0.self_attn'", or the type name alone for a root.
+  std::string describe() const;
 
   void register_parameter(const std::string& name, const Shape& shape, Init init);
   template <typename M>
@@ -62,7 +64,7 @@ class Module {
 
  protected:
   explicit Module(std::string type_name);
-  // Throws std::invalid_argument "<Type> '<path>': <message>".
+  // Throws std::invalid_argument "<describe()>: <message>".
   [[noreturn]] void fail(const std::string& message) const;
 
  private:

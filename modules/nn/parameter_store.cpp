@@ -121,8 +121,7 @@ ParameterMatch ParameterStore::match(const Module& module) const {
 void ParameterStore::require_match(const Module& module) const {
   ParameterMatch m = match(module);
   if (m.ok()) return;
-  std::string where = module.path().empty() ? module.type_name() : module.type_name() + " '" + module.path() + "'";
-  std::string text = "parameters do not match " + where + ":";
+  std::string text = "parameters do not match " + module.describe() + ":";
   if (!m.missing.empty()) text += " missing [" + name_list(m.missing) + "];";
   if (!m.unexpected.empty()) text += " unexpected [" + name_list(m.unexpected) + "];";
   if (!m.mismatched.empty()) {

@@ -22,14 +22,12 @@ LrSchedule::LrSchedule(LrScheduleConfig config) : config_(config) {
     throw std::invalid_argument("lr schedule: base_lr = " + std::to_string(config_.base_lr) +
                                 " must be finite and >= 0");
   if (config_.warmup_steps < 0)
-    throw std::invalid_argument("lr schedule: warmup_steps = " + std::to_string(config_.warmup_steps) +
-                                " is negative");
+    throw std::invalid_argument("lr schedule: warmup_steps = " + std::to_string(config_.warmup_steps) + " is negative");
   if (config_.kind != LrScheduleKind::constant && config_.total_steps < config_.warmup_steps)
     throw std::invalid_argument("lr schedule: total_steps = " + std::to_string(config_.total_steps) +
                                 " is below warmup_steps = " + std::to_string(config_.warmup_steps));
   if (!(config_.min_ratio >= 0 && config_.min_ratio <= 1))
-    throw std::invalid_argument("lr schedule: min_ratio = " + std::to_string(config_.min_ratio) +
-                                " is outside [0, 1]");
+    throw std::invalid_argument("lr schedule: min_ratio = " + std::to_string(config_.min_ratio) + " is outside [0, 1]");
   if (config_.kind != LrScheduleKind::cosine && config_.min_ratio != 0)
     throw std::invalid_argument("lr schedule: min_ratio applies to the cosine schedule only");
 }
@@ -42,8 +40,10 @@ double LrSchedule::factor(int64_t step) const {
   const int64_t at = std::min(step, total);
   const double decay_steps = static_cast<double>(std::max<int64_t>(1, total - warmup));
   switch (config_.kind) {
-    case LrScheduleKind::constant: return 1.0;
-    case LrScheduleKind::linear: return std::max(0.0, static_cast<double>(total - at) / decay_steps);
+    case LrScheduleKind::constant:
+      return 1.0;
+    case LrScheduleKind::linear:
+      return std::max(0.0, static_cast<double>(total - at) / decay_steps);
     case LrScheduleKind::cosine: {
       const double progress = static_cast<double>(at - warmup) / decay_steps;
       const double c = 0.5 * (1.0 + std::cos(std::numbers::pi * 0.5 * 2.0 * progress));

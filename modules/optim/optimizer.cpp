@@ -30,8 +30,7 @@ const json& field(const json& state, const std::string& key, const std::string& 
 double number_field(const json& state, const std::string& key, const std::string& who) {
   const json& value = field(state, key, who);
   if (!value.is_number())
-    throw std::invalid_argument(who + " load_state: field '" + key + "' is " + value.dump() +
-                                ", not a number");
+    throw std::invalid_argument(who + " load_state: field '" + key + "' is " + value.dump() + ", not a number");
   return value.get<double>();
 }
 
@@ -39,8 +38,8 @@ void check_range(const std::string& who, const std::string& name, double value, 
                  bool high_open) {
   const bool ok = std::isfinite(value) && value >= low && (high_open ? value < high : value <= high);
   if (!ok)
-    throw std::invalid_argument(who + ": " + name + " = " + num_str(value) + " is outside [" + num_str(low) +
-                                ", " + num_str(high) + (high_open ? ")" : "]"));
+    throw std::invalid_argument(who + ": " + name + " = " + num_str(value) + " is outside [" + num_str(low) + ", " +
+                                num_str(high) + (high_open ? ")" : "]"));
 }
 
 void check_group(const std::string& who, const std::string& index, double lr_scale, double weight_decay) {
@@ -52,8 +51,7 @@ void check_group(const std::string& who, const std::string& index, double lr_sca
 
 double clip_grad_norm(std::span<const ParamRef> params, double max_norm) {
   if (!std::isfinite(max_norm) || max_norm <= 0)
-    throw std::invalid_argument("clip_grad_norm: max_norm = " + num_str(max_norm) +
-                                " must be positive and finite");
+    throw std::invalid_argument("clip_grad_norm: max_norm = " + num_str(max_norm) + " must be positive and finite");
   check_params(params, "clip_grad_norm");
   double sum = 0.0;
   for (const ParamRef& p : params) sum += cpu::sum_squares_f32(p.grad.data<float>(), p.grad.numel());
@@ -79,7 +77,8 @@ Optimizer::Optimizer(std::vector<ParamGroup> groups, std::vector<std::string> sl
 }
 
 void Optimizer::step(double lr, double grad_scale) {
-  if (!std::isfinite(lr) || lr < 0) throw std::invalid_argument(who_ + " step: lr = " + num_str(lr) + " is invalid");
+  if (!std::isfinite(lr) || lr < 0)
+    throw std::invalid_argument(who_ + " step: lr = " + num_str(lr) + " must be finite and >= 0");
   if (!std::isfinite(grad_scale))
     throw std::invalid_argument(who_ + " step: grad_scale = " + num_str(grad_scale) + " is not finite");
   ++step_;
@@ -128,27 +127,26 @@ void Optimizer::load_state(const NamedTensors& tensors, const json& state) {
 
   const json& groups = field(state, "groups", who_);
   if (!groups.is_array() || groups.size() != groups_.size())
-    throw std::invalid_argument(where + ": the state has " + (groups.is_array() ? std::to_string(groups.size()) : "no") +
+    throw std::invalid_argument(where + ": the state has " +
+                                (groups.is_array() ? std::to_string(groups.size()) : "no") +
                                 " groups, this optimizer " + std::to_string(groups_.size()));
   std::vector<std::pair<double, double>> group_hyper;  // (lr_scale, weight_decay)
   for (size_t g = 0; g < groups_.size(); ++g) {
     const std::string index = std::to_string(g);
     const json& saved = groups[g];
     const json& names = field(saved, "params", who_);
-    if (!names.is_array())
-      throw std::invalid_argument(where + ": field 'params' of group " + index + " is not a list");
+    if (!names.is_array()) throw std::invalid_argument(where + ": field 'params' of group " + index + " is not a list");
     const std::vector<ParamRef>& own = groups_[g].params;
     for (size_t i = 0; i < std::max(own.size(), names.size()); ++i) {
       if (i >= names.size())
         throw std::invalid_argument(where + ": parameter '" + own[i].name + "' of group " + index +
                                     " is not in the state");
       if (i >= own.size())
-        throw std::invalid_argument(where + ": group " + index + " of the state has parameter " +
-                                    names[i].dump() + ", which this optimizer lacks");
+        throw std::invalid_argument(where + ": group " + index + " of the state has parameter " + names[i].dump() +
+                                    ", which this optimizer lacks");
       if (names[i] != own[i].name)
-        throw std::invalid_argument(where + ": group " + index + " has parameter " + names[i].dump() +
-                                    " at position " + std::to_string(i) + " in the state, '" + own[i].name +
-                                    "' here");
+        throw std::invalid_argument(where + ": group " + index + " has parameter " + names[i].dump() + " at position " +
+                                    std::to_string(i) + " in the state, '" + own[i].name + "' here");
     }
     const double lr_scale = number_field(saved, "lr_scale", who_);
     const double weight_decay = number_field(saved, "weight_decay", who_);
@@ -178,8 +176,7 @@ void Optimizer::load_state(const NamedTensors& tensors, const json& state) {
     }
     sources.push_back(std::move(row));
   }
-  if (!by_name.empty())
-    throw std::invalid_argument(where + ": unexpected tensor '" + by_name.begin()->first + "'");
+  if (!by_name.empty()) throw std::invalid_argument(where + ": unexpected tensor '" + by_name.begin()->first + "'");
 
   load_hyper(state);
   for (size_t i = 0; i < state_.size(); ++i)
@@ -206,15 +203,12 @@ void AdamW::update(double lr, double grad_scale) {
     for (const ParamRef& p : g.params) {
       cpu::adamw_step_f32(p.param.data<float>(), p.grad.data<float>(), slot(index, 0).data<float>(),
                           slot(index, 1).data<float>(), p.param.numel(), lr * g.lr_scale, options_.beta1,
-                          options_.beta2, options_.eps, g.weight_decay, bias_correction1, bias_correction2,
-                          grad_scale);
+                          options_.beta2, options_.eps, g.weight_decay, bias_correction1, bias_correction2, grad_scale);
       ++index;
     }
 }
 
-json AdamW::hyper_json() const {
-  return {{"beta1", options_.beta1}, {"beta2", options_.beta2}, {"eps", options_.eps}};
-}
+json AdamW::hyper_json() const { return {{"beta1", options_.beta1}, {"beta2", options_.beta2}, {"eps", options_.eps}}; }
 
 void AdamW::load_hyper(const json& state) {
   const std::string where = who() + " load_state";
@@ -227,9 +221,8 @@ void AdamW::load_hyper(const json& state) {
 }
 
 Sgd::Sgd(std::vector<ParamGroup> groups, SgdOptions options)
-    : Optimizer(std::move(groups), options.momentum > 0 ? std::vector<std::string>{"momentum_buffer"}
-                                                        : std::vector<std::string>{},
-                "SGD"),
+    : Optimizer(std::move(groups),
+                options.momentum > 0 ? std::vector<std::string>{"momentum_buffer"} : std::vector<std::string>{}, "SGD"),
       options_(options) {
   check_range(who(), "momentum", options_.momentum, 0.0, INFINITY, true);
   if (options_.nesterov && options_.momentum <= 0)
@@ -242,9 +235,8 @@ void Sgd::update(double lr, double grad_scale) {
   for (const ParamGroup& g : groups_)
     for (const ParamRef& p : g.params) {
       cpu::sgd_momentum_step_f32(p.param.data<float>(), p.grad.data<float>(),
-                                 has_buffer ? slot(index, 0).data<float>() : nullptr, p.param.numel(),
-                                 lr * g.lr_scale, options_.momentum, options_.nesterov, g.weight_decay,
-                                 grad_scale);
+                                 has_buffer ? slot(index, 0).data<float>() : nullptr, p.param.numel(), lr * g.lr_scale,
+                                 options_.momentum, options_.nesterov, g.weight_decay, grad_scale);
       ++index;
     }
 }

@@ -28,8 +28,8 @@ class Optimizer {
   Optimizer& operator=(const Optimizer&) = delete;
 
   // One update of every parameter with lr * group.lr_scale, reading each grad times grad_scale
-  // (e.g. 1 / accumulation steps). Throws std::invalid_argument for a negative or non-finite lr
-  // or a non-finite grad_scale.
+  // (e.g. 1 / accumulation steps). Grads are not checked for NaN/inf here: clip_grad_norm reports
+  // them. Throws std::invalid_argument for a negative or non-finite lr or a non-finite grad_scale.
   void step(double lr, double grad_scale = 1.0);
   int64_t step_count() const { return step_; }
   const std::vector<ParamGroup>& groups() const { return groups_; }

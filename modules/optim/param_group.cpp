@@ -45,8 +45,7 @@ std::vector<ParamGroup> split_decay_groups(std::vector<ParamRef> params, double 
 void check_params(std::span<const ParamRef> params, const std::string& who) {
   std::set<std::string> names;
   for (const ParamRef& p : params) {
-    if (!names.insert(p.name).second)
-      throw std::invalid_argument(who + ": parameter '" + p.name + "' is listed twice");
+    if (!names.insert(p.name).second) throw std::invalid_argument(who + ": parameter '" + p.name + "' is listed twice");
     check_tensor(p.param, who, p.name, "param");
     check_tensor(p.grad, who, p.name, "grad");
     if (p.grad.shape() != p.param.shape())

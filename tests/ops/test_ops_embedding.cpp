@@ -1,10 +1,10 @@
-// Cross-backend cases for the embedding family: embedding lookup and its scatter-add backward,
-// rotary position embedding (checked against Hugging Face LLaMA outputs), and errors.
+// Cross-backend cases for the embedding family: embedding, its scatter-add, RoPE (+ HF fixture).
+#include <omp.h>
+
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <omp.h>
 #include <vector>
 
 #include "kernels/cpu/embedding.h"
@@ -43,7 +43,8 @@ RefTensor ref_rope(const RefTensor& x, const RefTensor& positions, double theta,
   for (int64_t r = 0; r < x.numel() / D; ++r) {
     const double pos = positions[r % T] / scale;
     for (int64_t i = 0; i < half; ++i) {
-      const double angle = (inverse ? -1.0 : 1.0) * pos / std::pow(theta, static_cast<double>(2 * i) / static_cast<double>(D));
+      const double angle =
+          (inverse ? -1.0 : 1.0) * pos / std::pow(theta, static_cast<double>(2 * i) / static_cast<double>(D));
       const double a = x[r * D + i], b = x[r * D + i + half];
       out[r * D + i] = a * std::cos(angle) - b * std::sin(angle);
       out[r * D + i + half] = b * std::cos(angle) + a * std::sin(angle);
@@ -79,7 +80,10 @@ TEST_CASE("ops/embedding lookup and gradient with repeated ids") {
     check_op({"embedding_backward ids " + shape_str(c.ids),
               {{"ids", c.ids, Fill::integer, false, 0, c.vocab}, {"dy", dy, Fill::normal, false}},
               [vocab](auto& v) { return embedding_backward(v[0], v[1], vocab); },
-              [vocab](const auto& r) { return ref_embedding_backward(r[0], r[1], vocab); }, 1e-5, 2e-3, false});
+              [vocab](const auto& r) { return ref_embedding_backward(r[0], r[1], vocab); },
+              1e-5,
+              2e-3,
+              false});
   }
 }
 
@@ -90,12 +94,14 @@ TEST_CASE("ops/embedding id out of range throws naming the id and position") {
   Var out = embedding(weight, ids);
   std::vector<int32_t> values(20, 5);
   values[12] = 70000;
-  REQUIRE_THROWS_WITH(run_cpu(g, out, {{"weight", Tensor::zeros({32000, 2})}, {"ids", Tensor::from_vector({20}, values)}}),
-                      "embedding: id 70000 at position 12 out of range [0, 32000)");
+  REQUIRE_THROWS_WITH(
+      run_cpu(g, out, {{"weight", Tensor::zeros({32000, 2})}, {"ids", Tensor::from_vector({20}, values)}}),
+      "embedding: id 70000 at position 12 out of range [0, 32000)");
   values[12] = 5;
   values[0] = -1;
-  REQUIRE_THROWS_WITH(run_cpu(g, out, {{"weight", Tensor::zeros({32000, 2})}, {"ids", Tensor::from_vector({20}, values)}}),
-                      "embedding: id -1 at position 0 out of range [0, 32000)");
+  REQUIRE_THROWS_WITH(
+      run_cpu(g, out, {{"weight", Tensor::zeros({32000, 2})}, {"ids", Tensor::from_vector({20}, values)}}),
+      "embedding: id -1 at position 0 out of range [0, 32000)");
 
   std::vector<float> dy(6, 1.0f), dweight(8);
   const int32_t bad[] = {0, 3, 4};
@@ -130,20 +136,23 @@ TEST_CASE("ops/embedding_backward sums in a fixed order whatever the thread coun
 TEST_CASE("ops/embedding builder errors name the op and shapes") {
   Graph g;
   Var weight = g.parameter("weight", {7, 5}), w3 = g.parameter("w3", {7, 5, 1}), fids = g.parameter("fids", {3});
-  Var ids = g.input("ids", {3, 4}, DType::i32), dy = g.parameter("dy", {3, 4, 5}), bad_dy = g.parameter("bad_dy", {4, 3, 5});
-  REQUIRE_THROWS_WITH(embedding(w3, ids), Catch::Contains("embedding: weight must have rank 2") && Catch::Contains("(7,5,1)"));
-  REQUIRE_THROWS_WITH(embedding(weight, fids), Catch::Contains("embedding: ids must be i32") && Catch::Contains("f32(3)"));
+  Var ids = g.input("ids", {3, 4}, DType::i32), dy = g.parameter("dy", {3, 4, 5}),
+      bad_dy = g.parameter("bad_dy", {4, 3, 5});
+  REQUIRE_THROWS_WITH(embedding(w3, ids),
+                      Catch::Contains("embedding: weight must have rank 2") && Catch::Contains("(7,5,1)"));
+  REQUIRE_THROWS_WITH(embedding(weight, fids),
+                      Catch::Contains("embedding: ids must be i32") && Catch::Contains("f32(3)"));
   REQUIRE_THROWS_WITH(embedding(ids, ids), Catch::Contains("embedding: weight must be f32"));
-  REQUIRE_THROWS_WITH(embedding_backward(ids, bad_dy, 7),
-                      Catch::Contains("embedding_backward: dy must have the shape of ids") &&
-                          Catch::Contains("i32(3,4), f32(4,3,5)"));
+  REQUIRE_THROWS_WITH(
+      embedding_backward(ids, bad_dy, 7),
+      Catch::Contains("embedding_backward: dy must have the shape of ids") && Catch::Contains("i32(3,4), f32(4,3,5)"));
   REQUIRE_THROWS_WITH(embedding_backward(ids, ids, 7), Catch::Contains("embedding_backward: dy must be f32"));
   REQUIRE_THROWS_WITH(embedding_backward(fids, dy, 7), Catch::Contains("embedding_backward: ids must be i32"));
   REQUIRE_THROWS_WITH(embedding_backward(ids, dy, -1), Catch::Contains("embedding_backward: vocabulary size -1"));
   CHECK(embedding_backward(ids, dy, 11).shape() == Shape{11, 5});
 }
 
-TEST_CASE("ops/rope rotates pairs by position") {
+TEST_CASE("ops/embedding rope rotates pairs by position") {
   struct Case {
     Shape x;
     double theta, scale;
@@ -151,9 +160,9 @@ TEST_CASE("ops/rope rotates pairs by position") {
     int64_t max_position;
   };
   const Case cases[] = {
-      {{2, 3, 5, 8}, 10000.0, 1.0, false, 50},   {{1, 17, 3, 2}, 10000.0, 1.0, false, 9},
+      {{2, 3, 5, 8}, 10000.0, 1.0, false, 50},      {{1, 17, 3, 2}, 10000.0, 1.0, false, 9},
       {{1, 1, 1, 130}, 500000.0, 1.0, false, 4096}, {{2, 2, 17, 6}, 10000.0, 4.0, false, 4096},
-      {{1, 3, 4, 16}, 1000.0, 2.5, true, 300},   {{3, 1, 130, 4}, 10000.0, 1.0, true, 130},
+      {{1, 3, 4, 16}, 1000.0, 2.5, true, 300},      {{3, 1, 130, 4}, 10000.0, 1.0, true, 130},
   };
   for (const Case& c : cases) {
     check_op({"rope x " + shape_str(c.x) + (c.inverse ? " inverse" : ""),
@@ -163,19 +172,20 @@ TEST_CASE("ops/rope rotates pairs by position") {
   }
 }
 
-TEST_CASE("ops/rope then inverse rope is the identity") {
+TEST_CASE("ops/embedding rope then inverse rope is the identity") {
   Graph g;
   Var x = g.parameter("x", {2, 2, 5, 12});
   Var positions = g.input("positions", {5}, DType::i32);
   Var back = rope(rope(x, positions, 10000.0, 2.0), positions, 10000.0, 2.0, true);
-  std::vector<float> values(2 * 2 * 5 * 12);
+  std::vector<float> values(240);  // (2, 2, 5, 12)
   for (size_t i = 0; i < values.size(); ++i) values[i] = static_cast<float>(std::cos(1.3 * static_cast<double>(i)));
-  std::vector<double> out = run_cpu(g, back, {{"x", Tensor::from_vector({2, 2, 5, 12}, values)},
-                                              {"positions", Tensor::from_vector<int32_t>({5}, {0, 3, 100, 2047, 7})}});
+  std::vector<double> out = run_cpu(g, back,
+                                    {{"x", Tensor::from_vector({2, 2, 5, 12}, values)},
+                                     {"positions", Tensor::from_vector<int32_t>({5}, {0, 3, 100, 2047, 7})}});
   for (size_t i = 0; i < values.size(); ++i) REQUIRE(out[i] == Approx(values[i]).margin(1e-6));
 }
 
-TEST_CASE("ops/rope matches Hugging Face LLaMA rotary embedding") {
+TEST_CASE("ops/embedding rope matches Hugging Face LLaMA rotary embedding") {
   std::ifstream file(std::string(HANVIT_TEST_DATA) + "/ops/rope.json");
   REQUIRE(file.good());
   const nlohmann::json fixture = nlohmann::json::parse(file);
@@ -190,20 +200,24 @@ TEST_CASE("ops/rope matches Hugging Face LLaMA rotary embedding") {
     Var xv = g.input("x", shape);
     Var pv = g.input("positions", {static_cast<int64_t>(positions.size())}, DType::i32);
     Var out = rope(xv, pv, c["theta"].get<double>(), c["position_scale"].get<double>());
-    std::vector<double> ours = run_cpu(g, out, {{"x", Tensor::from_vector(shape, x)},
-                                                {"positions", Tensor::from_vector({static_cast<int64_t>(positions.size())}, positions)}});
+    std::vector<double> ours =
+        run_cpu(g, out,
+                {{"x", Tensor::from_vector(shape, x)},
+                 {"positions", Tensor::from_vector({static_cast<int64_t>(positions.size())}, positions)}});
     REQUIRE(ours.size() == expected.size());
     // Transformers computes angles in float32, we in float64: they differ by ~1e-5 at position 1000.
-    for (size_t i = 0; i < ours.size(); ++i) REQUIRE(ours[i] == Approx(expected[i]).margin(2e-5 * (1.0 + std::abs(expected[i]))));
+    for (size_t i = 0; i < ours.size(); ++i)
+      REQUIRE(ours[i] == Approx(expected[i]).margin(2e-5 * (1.0 + std::abs(expected[i]))));
   }
 }
 
-TEST_CASE("ops/rope builder errors name the op and shapes") {
+TEST_CASE("ops/embedding rope builder errors name the op and shapes") {
   Graph g;
   Var x = g.parameter("x", {1, 2, 3, 4}), odd = g.parameter("odd", {1, 2, 3, 5}), x3 = g.parameter("x3", {2, 3, 4});
   Var pos = g.input("pos", {3}, DType::i32), pos4 = g.input("pos4", {4}, DType::i32);
   Var fpos = g.parameter("fpos", {3}), pos2d = g.input("pos2d", {1, 3}, DType::i32);
-  REQUIRE_THROWS_WITH(rope(odd, pos), Catch::Contains("rope: head dim 5 must be even") && Catch::Contains("f32(1,2,3,5)"));
+  REQUIRE_THROWS_WITH(rope(odd, pos),
+                      Catch::Contains("rope: head dim 5 must be even") && Catch::Contains("f32(1,2,3,5)"));
   REQUIRE_THROWS_WITH(rope(x, pos4), Catch::Contains("rope: needs one position per time step") &&
                                          Catch::Contains("f32(1,2,3,4), i32(4)"));
   REQUIRE_THROWS_WITH(rope(x3, pos), Catch::Contains("rope: x must have rank 4") && Catch::Contains("(2,3,4)"));

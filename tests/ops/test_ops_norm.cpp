@@ -1,5 +1,4 @@
-// Cross-backend cases for the normalisation family: layer norm and RMS norm (forward, packed
-// backward, gradients of x, weight and bias), threading determinism and builder errors.
+// Cross-backend cases for layer norm and RMS norm, packed backward ops, determinism and errors.
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <limits>
@@ -107,11 +106,13 @@ TEST_CASE("ops/norm rms_norm forward and gradients of x and weight") {
 }
 
 TEST_CASE("ops/norm gradients with weight and bias not trained") {
-  check_op({"layer_norm x only", {{"x", {3, 17}}, {"weight", {17}, Fill::positive, false}, {"bias", {17}, Fill::normal, false}},
+  check_op({"layer_norm x only",
+            {{"x", {3, 17}}, {"weight", {17}, Fill::positive, false}, {"bias", {17}, Fill::normal, false}},
             [](auto& v) { return layer_norm(v[0], v[1], v[2]); },
             [](const auto& r) { return ref_layer_norm(r[0], r[1], r[2], 1e-5); }});
   check_op({"rms_norm x only", {{"x", {3, 17}}, {"weight", {17}, Fill::positive, false}},
-            [](auto& v) { return rms_norm(v[0], v[1]); }, [](const auto& r) { return ref_rms_norm(r[0], r[1], 1e-6); }});
+            [](auto& v) { return rms_norm(v[0], v[1]); },
+            [](const auto& r) { return ref_rms_norm(r[0], r[1], 1e-6); }});
 }
 
 TEST_CASE("ops/norm layer_norm of a row far from zero keeps its variance") {
@@ -182,8 +183,8 @@ TEST_CASE("ops/norm builder errors name the op and shapes") {
   Var ids = g.input("ids", {2, 3}, DType::i32);
   Var s = g.parameter("s", {});
   Var dy = g.parameter("dy", {3, 2});
-  REQUIRE_THROWS_WITH(layer_norm(x, w4, b),
-                      Catch::Contains("layer_norm") && Catch::Contains("f32(2,3)") && Catch::Contains("f32(4)"));
+  REQUIRE_THROWS_WITH(layer_norm(x, w4, b), Catch::Contains("layer_norm: weight and bias must be (C)") &&
+                                                Catch::Contains("f32(2,3)") && Catch::Contains("f32(4)"));
   REQUIRE_THROWS_WITH(layer_norm(x, w, w2d), Catch::Contains("layer_norm") && Catch::Contains("(1,3)"));
   REQUIRE_THROWS_WITH(layer_norm(x, w, half), Catch::Contains("layer_norm") && Catch::Contains("bf16(3)"));
   REQUIRE_THROWS_WITH(layer_norm(ids, w, b), Catch::Contains("layer_norm") && Catch::Contains("floating-point"));
@@ -193,7 +194,7 @@ TEST_CASE("ops/norm builder errors name the op and shapes") {
   REQUIRE_THROWS_WITH(layer_norm_backward(x, w, dy, 1e-5),
                       Catch::Contains("layer_norm_backward") && Catch::Contains("(2,3)") && Catch::Contains("(3,2)"));
   REQUIRE_THROWS_WITH(layer_norm_backward(x, w4, x, 1e-5), Catch::Contains("layer_norm_backward"));
-  REQUIRE_THROWS_WITH(rms_norm(x, w4), Catch::Contains("rms_norm") && Catch::Contains("f32(4)"));
+  REQUIRE_THROWS_WITH(rms_norm(x, w4), Catch::Contains("rms_norm: weight must be (C)") && Catch::Contains("f32(4)"));
   REQUIRE_THROWS_WITH(rms_norm(x, w, -1.0), Catch::Contains("rms_norm") && Catch::Contains("eps"));
   REQUIRE_THROWS_WITH(rms_norm_backward(x, w, dy, 1e-6),
                       Catch::Contains("rms_norm_backward") && Catch::Contains("(3,2)"));

@@ -1,12 +1,11 @@
-// Cross-backend cases for the reduction family: sum, mean and max over axis sets (rows,
-// columns, middles, all), keepdim, sum_to, max_backward ties, NaN and empty inputs, and
-// builder errors.
+// Cross-backend cases for reductions: axis sets, keepdim, sum_to, ties, NaN, empty inputs, builder errors.
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <limits>
 
 #include "modules/exec/executor.h"
+#include "modules/graph/autograd.h"
 #include "tests/ops/op_harness.h"
 
 using namespace hanvit;
@@ -89,22 +88,24 @@ RefTensor ref_max_backward(const RefTensor& x, const RefTensor& dy, const std::v
 
 Var build_reduce(Kind kind, Var x, const std::vector<int64_t>& axes, bool keepdim) {
   switch (kind) {
-    case Kind::sum: return sum(x, axes, keepdim);
-    case Kind::mean: return mean(x, axes, keepdim);
-    case Kind::max: return max(x, axes, keepdim);
+    case Kind::sum:
+      return sum(x, axes, keepdim);
+    case Kind::mean:
+      return mean(x, axes, keepdim);
+    case Kind::max:
+      return max(x, axes, keepdim);
   }
   return Var();
 }
 
 const char* kind_name(Kind kind) { return kind == Kind::sum ? "sum" : kind == Kind::mean ? "mean" : "max"; }
 
-void check_reduce(Kind kind, const Shape& shape, const std::vector<int64_t>& axes, bool keepdim,
-                  bool gradient = true) {
-  OpCase c{std::string(kind_name(kind)) + " " + shape_str(shape) + " axes " + shape_str(axes) +
-               (keepdim ? " keepdim" : ""),
-           {{"x", shape}},
-           [=](auto& v) { return build_reduce(kind, v[0], axes, keepdim); },
-           [=](const auto& r) { return ref_reduce(r[0], axes, keepdim, kind); }};
+void check_reduce(Kind kind, const Shape& shape, const std::vector<int64_t>& axes, bool keepdim, bool gradient = true) {
+  OpCase c{
+      std::string(kind_name(kind)) + " " + shape_str(shape) + " axes " + shape_str(axes) + (keepdim ? " keepdim" : ""),
+      {{"x", shape}},
+      [=](auto& v) { return build_reduce(kind, v[0], axes, keepdim); },
+      [=](const auto& r) { return ref_reduce(r[0], axes, keepdim, kind); }};
   c.check_gradient = gradient;
   check_op(c);
 }
@@ -139,12 +140,14 @@ TEST_CASE("ops/reduce sum over rows, columns, middles and all axes") {
 }
 
 TEST_CASE("ops/reduce sum takes the threaded paths on large inputs") {
-  check_reduce(Kind::sum, {1 << 17}, {}, false, false);      // one long row split into pieces
-  check_reduce(Kind::sum, {3, 40000}, {1}, false, false);    // a few long rows
-  check_reduce(Kind::sum, {4096, 17}, {0}, false, false);    // bias gradient: partial column sums
+  check_reduce(Kind::sum, {1 << 17}, {}, false, false);        // one long row split into pieces
+  check_reduce(Kind::sum, {3, 40000}, {1}, false, false);      // a few long rows
+  check_reduce(Kind::sum, {4096, 17}, {0}, false, false);      // bias gradient: partial column sums
   check_reduce(Kind::sum, {8, 2000, 3}, {0, 2}, true, false);  // many outputs
   check_reduce(Kind::sum, {64, 17, 130}, {0, 1}, false, false);
-  check_reduce(Kind::sum, {3, 130, 170}, {1}, false, false);  // middle axis, column blocks
+  check_reduce(Kind::sum, {3, 130, 170}, {1}, false, false);  // middle axis, partial column sums
+  check_reduce(Kind::sum, {3, 5000}, {0}, false, false);      // columns wider than one block
+  check_reduce(Kind::sum, {20, 3, 5000}, {1}, true, false);
 }
 
 TEST_CASE("ops/reduce mean") {
@@ -171,11 +174,13 @@ TEST_CASE("ops/reduce max and its gradient to the maximum") {
   check_reduce(Kind::max, {1 << 17}, {}, false, false);
   check_reduce(Kind::max, {3, 40000}, {1}, false, false);
   check_reduce(Kind::max, {4096, 17}, {0}, false, false);
+  check_reduce(Kind::max, {3, 5000}, {0}, false, false);
 }
 
 TEST_CASE("ops/reduce max_backward directly, rows and columns") {
   const std::vector<std::pair<Shape, std::vector<int64_t>>> cases = {
-      {{3, 17}, {1}}, {{3, 17}, {0}}, {{2, 3, 130}, {0, 2}}, {{4, 600}, {0}}, {{2, 5, 3}, {1}}};
+      {{3, 17}, {1}},   {{3, 17}, {0}},   {{2, 3, 130}, {0, 2}}, {{4, 600}, {0}},
+      {{2, 5, 3}, {1}}, {{3, 4500}, {0}}, {{300, 200}, {1}},     {{300, 200}, {0}}};
   for (const auto& [shape, axes] : cases) {
     const std::vector<int> norm = normalized(axes, shape.size());
     const Shape reduced = ref_reduced_shape(shape, norm, false);
@@ -184,7 +189,10 @@ TEST_CASE("ops/reduce max_backward directly, rows and columns") {
               [axes, norm](auto& v) {
                 return max_backward(v[0], max(v[0], axes), v[1], ReduceAttrs{norm, false});
               },
-              [axes](const auto& r) { return ref_max_backward(r[0], r[1], axes); }, 1e-6, 2e-3, false});
+              [axes](const auto& r) { return ref_max_backward(r[0], r[1], axes); },
+              1e-6,
+              2e-3,
+              false});
   }
 }
 
@@ -217,8 +225,8 @@ TEST_CASE("ops/reduce max propagates NaN and routes its gradient to the first Na
   Var xb = gb.input("x", {2, 4});
   Var dy = gb.input("dy", {2});
   Var dx = max_backward(xb, max(xb, {1}), dy, ReduceAttrs{{1}, false});
-  std::vector<double> d = run_cpu(gb, dx, {{"x", values({2, 4}, {1, nan, 5, nan, 2, 3, 4, 0})},
-                                           {"dy", values({2}, {10, 20})}});
+  std::vector<double> d =
+      run_cpu(gb, dx, {{"x", values({2, 4}, {1, nan, 5, nan, 2, 3, 4, 0})}, {"dy", values({2}, {10, 20})}});
   CHECK(d == std::vector<double>{0, 10, 0, 0, 0, 0, 20, 0});
 }
 
@@ -238,16 +246,18 @@ TEST_CASE("ops/reduce empty inputs: sum is 0, mean is NaN") {
 }
 
 TEST_CASE("ops/reduce sum_all and sum_to, the adjoint of broadcasting") {
-  check_op({"sum_all", {{"x", {3, 17, 5}}}, [](auto& v) { return sum_all(v[0]); },
+  check_op({"sum_all",
+            {{"x", {3, 17, 5}}},
+            [](auto& v) { return sum_all(v[0]); },
             [](const auto& r) { return ref_reduce(r[0], {}, false, Kind::sum); }});
   struct Case {
     Shape from, to;
     std::vector<int64_t> axes;  // reference: sum over these with keepdim, then reshape
   };
   const std::vector<Case> cases = {
-      {{2, 3, 4}, {3, 1}, {0, 2}}, {{2, 3, 4}, {4}, {0, 1}},      {{2, 3, 4}, {1, 1, 1}, {0, 1, 2}},
-      {{2, 3}, {}, {0, 1}},        {{17, 130}, {130}, {0}},       {{1, 3}, {3}, {0}},
-      {{4, 1, 3}, {1, 1, 3}, {0}}, {{2, 3}, {2, 3}, {}},          {{3, 17}, {3, 1}, {1}},
+      {{2, 3, 4}, {3, 1}, {0, 2}}, {{2, 3, 4}, {4}, {0, 1}}, {{2, 3, 4}, {1, 1, 1}, {0, 1, 2}},
+      {{2, 3}, {}, {0, 1}},        {{17, 130}, {130}, {0}},  {{1, 3}, {3}, {0}},
+      {{4, 1, 3}, {1, 1, 3}, {0}}, {{2, 3}, {2, 3}, {}},     {{3, 17}, {3, 1}, {1}},
   };
   for (const Case& sc : cases) {
     check_op({"sum_to " + shape_str(sc.from) + " -> " + shape_str(sc.to),
@@ -270,23 +280,24 @@ TEST_CASE("ops/reduce builder errors name the op and shapes") {
   Var x = g.parameter("x", {2, 3});
   Var ids = g.input("ids", {2, 3}, DType::i32);
   Var empty = g.input("empty", {0, 3});
-  REQUIRE_THROWS_WITH(sum(x, {2}), Catch::Contains("sum") && Catch::Contains("axes [2] out of range") &&
-                                       Catch::Contains("(2,3)"));
+  REQUIRE_THROWS_WITH(sum(x, {2}),
+                      Catch::Contains("sum") && Catch::Contains("axes [2] out of range") && Catch::Contains("(2,3)"));
   REQUIRE_THROWS_WITH(mean(x, {-3}), Catch::Contains("mean") && Catch::Contains("out of range"));
   REQUIRE_THROWS_WITH(max(x, {1, -1}), Catch::Contains("max") && Catch::Contains("repeat"));
   REQUIRE_THROWS_WITH(sum(ids, {0}), Catch::Contains("sum") && Catch::Contains("i32(2,3)"));
   REQUIRE_THROWS_WITH(max(empty, {0}), Catch::Contains("max") && Catch::Contains("empty") && Catch::Contains("(0,3)"));
-  REQUIRE_THROWS_WITH(sum_to(x, {4, 3}), Catch::Contains("sum_to") && Catch::Contains("(4,3)") && Catch::Contains("(2,3)"));
+  REQUIRE_THROWS_WITH(sum_to(x, {4, 3}),
+                      Catch::Contains("sum_to") && Catch::Contains("(4,3)") && Catch::Contains("(2,3)"));
   REQUIRE_THROWS_WITH(sum_to(x, {1, 2, 3}), Catch::Contains("sum_to") && Catch::Contains("(1,2,3)"));
   REQUIRE_THROWS_WITH(sum_to(x, {2}), Catch::Contains("sum_to") && Catch::Contains("(2)"));
 
   Var y = max(x, {1});
   REQUIRE_THROWS_WITH(max_backward(x, y, g.parameter("dy", {3}), ReduceAttrs{{1}, false}),
                       Catch::Contains("max_backward") && Catch::Contains("(2)"));
-  REQUIRE_THROWS_WITH(max_backward(x, y, y, ReduceAttrs{{1}, true}), Catch::Contains("max_backward") &&
-                                                                         Catch::Contains("(2,1)"));
-  REQUIRE_THROWS_WITH(max_backward(x, y, y, ReduceAttrs{{2}, false}), Catch::Contains("max_backward") &&
-                                                                          Catch::Contains("axes"));
+  REQUIRE_THROWS_WITH(max_backward(x, y, y, ReduceAttrs{{1}, true}),
+                      Catch::Contains("max_backward") && Catch::Contains("(2,1)"));
+  REQUIRE_THROWS_WITH(max_backward(x, y, y, ReduceAttrs{{2}, false}),
+                      Catch::Contains("max_backward") && Catch::Contains("axes"));
   REQUIRE_THROWS_WITH(max_backward(x, y, y, ReduceAttrs{{1, 0}, false}), Catch::Contains("sorted"));
   REQUIRE_THROWS_WITH(max_backward(x, y, cast(y, DType::bf16), ReduceAttrs{{1}, false}),
                       Catch::Contains("max_backward") && Catch::Contains("dtypes differ"));

@@ -1,5 +1,6 @@
 // CPU adapters for the attention family: unpack (B, H, T, D) shapes and the optional key mask.
 #include "kernels/cpu/attention.h"
+
 #include "modules/backend/cpu/cpu_kernel_table.h"
 
 namespace hanvit {

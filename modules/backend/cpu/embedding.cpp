@@ -1,5 +1,6 @@
 // CPU adapters for the embedding family: embedding, embedding_backward and rope.
 #include "kernels/cpu/embedding.h"
+
 #include "modules/backend/cpu/cpu_kernel_table.h"
 
 namespace hanvit {
@@ -12,8 +13,8 @@ void register_cpu_embedding(CpuKernelTable& table) {
   });
   // ids (...), dy (..., D) -> (V, D)
   table.set(OpKind::embedding_backward, [](const Node& node, std::span<const Tensor> in, const Tensor& out) {
-    cpu::embedding_backward_f32(in[0].data<int32_t>(), in[0].numel(), in[1].data<float>(), node.shape[0],
-                                node.shape[1], out.data<float>());
+    cpu::embedding_backward_f32(in[0].data<int32_t>(), in[0].numel(), in[1].data<float>(), node.shape[0], node.shape[1],
+                                out.data<float>());
   });
   // x (B, H, T, D), positions (T)
   table.set(OpKind::rope, [](const Node& node, std::span<const Tensor> in, const Tensor& out) {

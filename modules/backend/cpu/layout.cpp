@@ -1,5 +1,6 @@
 // CPU adapters for the layout family (view needs none: the executor aliases it).
 #include "kernels/cpu/layout.h"
+
 #include "modules/backend/cpu/cpu_kernel_table.h"
 
 namespace hanvit {

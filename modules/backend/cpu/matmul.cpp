@@ -24,8 +24,8 @@ void register_cpu_matmul(CpuKernelTable& table) {
                     out.data<float>(), n);
       return;
     }
-    cpu::gemm_batched_f32(attrs.trans_a, attrs.trans_b, m, n, k, 1.0f, a.data<float>(), lda, b.data<float>(), ldb,
-                          0.0f, out.data<float>(), n, batch, m * k, shared ? 0 : k * n, m * n);
+    cpu::gemm_batched_f32(attrs.trans_a, attrs.trans_b, m, n, k, 1.0f, a.data<float>(), lda, b.data<float>(), ldb, 0.0f,
+                          out.data<float>(), n, batch, m * k, shared ? 0 : k * n, m * n);
   });
 }
 

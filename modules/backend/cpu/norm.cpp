@@ -1,5 +1,6 @@
 // CPU adapters for the normalisation family: rows over the last axis, packed gradient outputs.
 #include "kernels/cpu/norm.h"
+
 #include "modules/backend/cpu/cpu_kernel_table.h"
 
 namespace hanvit {

@@ -1,5 +1,6 @@
 // CPU adapters for the patches family: unfold_patches and fold_patches.
 #include "kernels/cpu/patches.h"
+
 #include "modules/backend/cpu/cpu_kernel_table.h"
 
 namespace hanvit {

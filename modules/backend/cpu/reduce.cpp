@@ -1,5 +1,6 @@
 // CPU adapters for the reduction family: the input shape and reduced axes, then the raw kernels.
 #include "kernels/cpu/reduce.h"
+
 #include "modules/backend/cpu/cpu_kernel_table.h"
 
 namespace hanvit {
@@ -11,8 +12,8 @@ void reduce(const Node& node, std::span<const Tensor> in, const Tensor& out) {
 }
 
 void max_backward(const Node& node, std::span<const Tensor> in, const Tensor& out) {
-  cpu::max_backward_f32(in[0].shape(), std::get<ReduceAttrs>(node.attrs).axes, in[0].data<float>(),
-                        in[1].data<float>(), in[2].data<float>(), out.data<float>());
+  cpu::max_backward_f32(in[0].shape(), std::get<ReduceAttrs>(node.attrs).axes, in[0].data<float>(), in[1].data<float>(),
+                        in[2].data<float>(), out.data<float>());
 }
 
 }  // namespace

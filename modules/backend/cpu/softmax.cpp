@@ -1,5 +1,6 @@
 // CPU adapters for the softmax family: rows and columns from the node's shapes, then the raw kernels.
 #include "kernels/cpu/softmax.h"
+
 #include "modules/backend/cpu/cpu_kernel_table.h"
 
 namespace hanvit {

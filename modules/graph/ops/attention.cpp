@@ -33,7 +33,8 @@ void check_attention(const char* op, Var q, Var k, Var v, const std::optional<Va
     if (key_mask->shape() != Shape{q.dim(0), k.dim(2)})
       op_error(op, "key_mask must be (B, Tk) = " + shape_str({q.dim(0), k.dim(2)}), {q, k, *key_mask});
   }
-  if (!std::isfinite(scale)) throw std::invalid_argument(std::string(op) + ": scale must be finite, got " + std::to_string(scale));
+  if (!std::isfinite(scale))
+    throw std::invalid_argument(std::string(op) + ": scale must be finite, got " + std::to_string(scale));
 }
 
 std::vector<Var> with_mask(std::vector<Var> vars, const std::optional<Var>& key_mask) {

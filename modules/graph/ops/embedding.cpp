@@ -42,7 +42,8 @@ Var rope(Var x, Var positions, double theta, double position_scale, bool inverse
   if (!(theta > 0.0) || !std::isfinite(theta))
     op_error("rope", "theta must be positive and finite, got " + std::to_string(theta), {x, positions});
   if (!(position_scale > 0.0) || !std::isfinite(position_scale))
-    op_error("rope", "position_scale must be positive and finite, got " + std::to_string(position_scale), {x, positions});
+    op_error("rope", "position_scale must be positive and finite, got " + std::to_string(position_scale),
+             {x, positions});
   return record_op(OpKind::rope, {x, positions}, x.shape(), DType::f32, RopeAttrs{theta, position_scale, inverse});
 }
 

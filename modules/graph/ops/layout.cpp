@@ -1,5 +1,4 @@
-// Layout op builders and their backward rules: view/reshape (zero-copy aliases), permute and
-// transpose, slice and its adjoint, concat/split and expand.
+// Layout op builders and backward rules: view/reshape, permute/transpose, slice, concat/split, expand.
 #include <algorithm>
 #include <numeric>
 
@@ -88,7 +87,8 @@ void backward_permute(BackwardContext& ctx) {
 Var transpose(Var x, int64_t a, int64_t b) {
   std::vector<int64_t> dims(x.rank());
   std::iota(dims.begin(), dims.end(), int64_t{0});
-  std::swap(dims[static_cast<size_t>(axis_of("transpose", a, x))], dims[static_cast<size_t>(axis_of("transpose", b, x))]);
+  std::swap(dims[static_cast<size_t>(axis_of("transpose", a, x))],
+            dims[static_cast<size_t>(axis_of("transpose", b, x))]);
   return permute(x, dims);
 }
 
@@ -99,8 +99,7 @@ Var slice(Var x, int64_t axis, int64_t start, int64_t end, int64_t step) {
       std::string("[") + std::to_string(start) + ":" + std::to_string(end) + ":" + std::to_string(step) + "]";
   if (step < 1) op_error("slice", "step of " + range + " must be positive", {x});
   const int64_t s = start < 0 ? start + n : start, e = end < 0 ? end + n : end;
-  if (s < 0 || e > n || s > e)
-    op_error("slice", range + " out of range for axis " + std::to_string(d), {x});
+  if (s < 0 || e > n || s > e) op_error("slice", range + " out of range for axis " + std::to_string(d), {x});
   if (s == 0 && e == n && step == 1) return x;
   Shape shape = x.shape();
   shape[static_cast<size_t>(d)] = slice_count(s, e, step);
@@ -113,8 +112,8 @@ void backward_slice(BackwardContext& ctx) {
 
 Var slice_backward(Var dy, const Shape& input_shape, const SliceAttrs& slice) {
   const int64_t rank = static_cast<int64_t>(input_shape.size());
-  const std::string what = std::string("slice [") + std::to_string(slice.start) + ":" + std::to_string(slice.end) + ":" +
-                           std::to_string(slice.step) + "] of axis " + std::to_string(slice.axis) + " of " +
+  const std::string what = std::string("slice [") + std::to_string(slice.start) + ":" + std::to_string(slice.end) +
+                           ":" + std::to_string(slice.step) + "] of axis " + std::to_string(slice.axis) + " of " +
                            shape_str(input_shape);
   if (slice.axis < -rank || slice.axis >= rank) op_error("slice_backward", what + ": axis out of range", {dy});
   SliceAttrs attrs = slice;
@@ -124,7 +123,8 @@ Var slice_backward(Var dy, const Shape& input_shape, const SliceAttrs& slice) {
     op_error("slice_backward", what + ": range out of bounds", {dy});
   Shape expected = input_shape;
   expected[d] = slice_count(attrs.start, attrs.end, attrs.step);
-  if (dy.shape() != expected) op_error("slice_backward", what + ": gradient must have shape " + shape_str(expected), {dy});
+  if (dy.shape() != expected)
+    op_error("slice_backward", what + ": gradient must have shape " + shape_str(expected), {dy});
   return record_op(OpKind::slice_backward, {dy}, input_shape, dy.dtype(), attrs);
 }
 
@@ -138,7 +138,8 @@ Var concat(const std::vector<Var>& xs, int64_t axis) {
   for (const Var& x : xs) {
     if (x.dtype() != first.dtype()) op_error("concat", "dtypes differ", xs);
     bool same = x.rank() == first.rank();
-    for (size_t k = 0; same && k < x.rank(); ++k) same = k == static_cast<size_t>(d) || x.shape()[k] == first.shape()[k];
+    for (size_t k = 0; same && k < x.rank(); ++k)
+      same = k == static_cast<size_t>(d) || x.shape()[k] == first.shape()[k];
     if (!same) op_error("concat", "shapes differ outside axis " + std::to_string(d), xs);
     shape[static_cast<size_t>(d)] += x.shape()[static_cast<size_t>(d)];
   }

@@ -1,6 +1,4 @@
-// Matmul builder and backward rule: batched (or 2-D shared right operand) products with
-// transpose flags.
-#include <algorithm>
+// Matmul builder and backward rule: batched or shared-operand products with transpose flags.
 #include <stdexcept>
 #include <string>
 
@@ -26,15 +24,15 @@ Var matmul(Var a, Var b, bool trans_a, bool trans_b) {
   require_dtype("matmul", "a", a, DType::f32);
   require_dtype("matmul", "b", b, DType::f32);
   if (a.rank() < 2 || b.rank() < 2) matmul_error("operands need rank >= 2", a, b, trans_a, trans_b);
-  const size_t rank = a.rank();
+  const Shape &sa = a.shape(), &sb = b.shape();
   const int64_t m = trans_a ? a.dim(-1) : a.dim(-2), k = trans_a ? a.dim(-2) : a.dim(-1);
   const int64_t kb = trans_b ? b.dim(-1) : b.dim(-2), n = trans_b ? b.dim(-2) : b.dim(-1);
   if (k != kb)
     matmul_error("inner dimensions " + std::to_string(k) + " and " + std::to_string(kb) + " do not match", a, b,
                  trans_a, trans_b);
-  if (b.rank() != 2 && (b.rank() != rank || !std::equal(a.shape().begin(), a.shape().end() - 2, b.shape().begin())))
+  Shape shape(sa.begin(), sa.end() - 2);  // (..., M, N)
+  if (b.rank() != 2 && Shape(sb.begin(), sb.end() - 2) != shape)
     matmul_error("b must have a's batch dims or be 2-D", a, b, trans_a, trans_b);
-  Shape shape(a.shape().begin(), a.shape().end() - 2);  // (..., M, N)
   shape.push_back(m);
   shape.push_back(n);
   return record_op(OpKind::matmul, {a, b}, shape, DType::f32, MatmulAttrs{trans_a, trans_b});

@@ -1,5 +1,4 @@
-// Normalisation op builders and their backward rules: layer norm and RMS norm over the last axis.
-// Their backward ops return one packed 1-D gradient that the rules slice back into pieces.
+// Layer norm and RMS norm builders; their backward rules slice one packed 1-D gradient into pieces.
 #include <cmath>
 #include <string>
 #include <vector>
@@ -16,14 +15,16 @@ void check_norm(const char* op, Var x, const std::vector<Var>& params, double ep
   all.insert(all.end(), params.begin(), params.end());
   if (!dtype_is_float(x.dtype())) op_error(op, "needs a floating-point input", all);
   if (x.rank() == 0) op_error(op, "needs an input with at least one axis", all);
+  const std::string what = params.size() == 1 ? "weight" : "weight and bias";
   for (Var p : params)
     if (p.shape() != Shape{x.dim(-1)} || p.dtype() != x.dtype())
-      op_error(op, "weight and bias must be (C) for x (..., C), of x's dtype", all);
+      op_error(op, what + " must be (C) for x (..., C), of x's dtype", all);
   if (!(eps >= 0.0 && std::isfinite(eps))) op_error(op, "eps must be finite and >= 0, got " + std::to_string(eps), all);
 }
 
 void check_dy(const char* op, Var x, Var dy) {
-  if (dy.shape() != x.shape() || dy.dtype() != x.dtype()) op_error(op, "needs x and dy of one shape and dtype", {x, dy});
+  if (dy.shape() != x.shape() || dy.dtype() != x.dtype())
+    op_error(op, "needs x and dy of one shape and dtype", {x, dy});
 }
 
 // The packed 1-D gradient's piece [begin, begin + numel(shape)) viewed as `shape`.

@@ -1,5 +1,4 @@
-// Patch op builders and backward rules: unfold/fold of non-overlapping patches, and the ViT
-// patch embedding composed from unfold + matmul + bias.
+// Patch op builders and backward rules: unfold/fold patches, and patch_embed = unfold + matmul.
 #include <algorithm>
 #include <string>
 
@@ -37,7 +36,8 @@ void backward_unfold_patches(BackwardContext& ctx) {
 Var fold_patches(Var patches, const Shape& image_shape, int64_t patch) {
   require_dtype("fold_patches", "patches", patches, DType::f32);
   require_rank("fold_patches", "patches", patches, 3);
-  bool valid = image_shape.size() == 4 && std::all_of(image_shape.begin(), image_shape.end(), [](int64_t d) { return d >= 0; });
+  bool valid =
+      image_shape.size() == 4 && std::all_of(image_shape.begin(), image_shape.end(), [](int64_t d) { return d >= 0; });
   if (!valid || !divisible(image_shape, patch))
     op_error("fold_patches", "image shape " + shape_str(image_shape) + " does not divide into " + patch_text(patch),
              {patches});
@@ -61,9 +61,9 @@ Var patch_embed(Var x, Var weight, Var bias) {
     op_error("patch_embed", "needs x (B, C, H, W), weight (E, C, P, P), bias (E)", {x, weight, bias});
   if (!divisible(x.shape(), patch))
     op_error("patch_embed", "image (B, C, H, W) does not divide into " + patch_text(patch), {x, weight, bias});
-  Var patches = unfold_patches(x, patch);  // (B, N, C*P*P)
+  Var patches = unfold_patches(x, patch);                        // (B, N, C*P*P)
   Var kernel = view(weight, {embed, channels * patch * patch});  // (E, C*P*P)
-  return add(matmul(patches, kernel, false, true), bias);  // (B, N, E)
+  return add(matmul(patches, kernel, false, true), bias);        // (B, N, E)
 }
 
 }  // namespace hanvit

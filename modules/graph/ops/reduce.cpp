@@ -1,5 +1,4 @@
-// Reduction op builders and their backward rules: sum, mean, max over axes, sum_all, sum_to
-// (the adjoint of broadcasting) and max_backward.
+// Reduction op builders and backward rules: sum, mean, max, sum_all, sum_to and max_backward.
 #include <algorithm>
 
 #include "modules/graph/autograd.h"
@@ -63,12 +62,15 @@ Var reduce(OpKind op, Var x, const std::vector<int64_t>& axes, bool keepdim) {
   require_float(name, x);
   ReduceAttrs attrs = reduce_attrs(name, x, axes, keepdim);
   Shape shape = reduced_shape(x.shape(), attrs, keepdim);
+  if (op == OpKind::max && numel(x.shape()) == 0 && numel(shape) != 0) op_error(name, "reduces an empty group", {x});
   return record_op(op, {x}, shape, x.dtype(), std::move(attrs));
 }
 
-// grad (reduced shape) broadcast back over the reduced axes of x.
+// grad (reduced shape) broadcast back over the reduced axes of x. x's shape is looked up after
+// each record: recording may move the graph's storage.
 Var spread(Var grad, Var x, const ReduceAttrs& attrs) {
-  return expand(view(grad, reduced_shape(x.shape(), attrs, true)), x.shape());
+  Var kept = view(grad, reduced_shape(x.shape(), attrs, true));
+  return expand(kept, x.shape());
 }
 
 }  // namespace
@@ -76,11 +78,7 @@ Var spread(Var grad, Var x, const ReduceAttrs& attrs) {
 Var sum(Var x, const std::vector<int64_t>& axes, bool keepdim) { return reduce(OpKind::sum, x, axes, keepdim); }
 Var mean(Var x, const std::vector<int64_t>& axes, bool keepdim) { return reduce(OpKind::mean, x, axes, keepdim); }
 
-Var max(Var x, const std::vector<int64_t>& axes, bool keepdim) {
-  Var y = reduce(OpKind::max, x, axes, keepdim);
-  if (numel(x.shape()) == 0 && numel(y.shape()) != 0) op_error("max", "reduces an empty group", {x});
-  return y;
-}
+Var max(Var x, const std::vector<int64_t>& axes, bool keepdim) { return reduce(OpKind::max, x, axes, keepdim); }
 
 Var sum_all(Var x) { return sum(x, {}, false); }
 
@@ -89,6 +87,7 @@ Var sum_to(Var x, const Shape& shape) {
   if (shape.size() > rank) op_error("sum_to", "cannot sum to " + shape_str(shape), {x});
   const size_t lead = rank - shape.size();
   std::vector<int64_t> axes;
+  Shape result;  // equals `shape`, which may live in the graph's storage that recording moves
   for (size_t d = 0; d < rank; ++d) {
     const int64_t have = x.shape()[d];
     if (d < lead) {
@@ -96,13 +95,13 @@ Var sum_to(Var x, const Shape& shape) {
       continue;
     }
     const int64_t want = shape[d - lead];
-    if (want == have) continue;
-    if (want != 1) op_error("sum_to", "cannot sum to " + shape_str(shape), {x});
-    axes.push_back(static_cast<int64_t>(d));
+    if (want != have && want != 1) op_error("sum_to", "cannot sum to " + shape_str(shape), {x});
+    if (want != have) axes.push_back(static_cast<int64_t>(d));
+    result.push_back(want);
   }
-  if (axes.empty()) return shape == x.shape() ? x : view(x, shape);
+  if (axes.empty()) return result == x.shape() ? x : view(x, result);
   Var summed = sum(x, axes, false);
-  return summed.shape() == shape ? summed : view(summed, shape);
+  return summed.shape() == result ? summed : view(summed, result);
 }
 
 Var max_backward(Var x, Var y, Var dy, const ReduceAttrs& reduce) {

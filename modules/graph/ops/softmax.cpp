@@ -1,5 +1,4 @@
-// Softmax-family op builders and their backward rules: softmax and log_softmax over the last
-// axis, and cross-entropy (mean over rows not ignored; all rows ignored gives 0, not PyTorch's NaN).
+// Softmax-family op builders and backward rules; cross_entropy with every row ignored is 0 (PyTorch: NaN).
 #include <string>
 
 #include "modules/graph/autograd.h"
@@ -21,7 +20,8 @@ Var over_last_axis(OpKind op, Var x) {
 Var backward_pair(OpKind op, Var y, Var dy) {
   const char* name = op_name(op).data();
   require_float_rows(name, y);
-  if (y.shape() != dy.shape() || y.dtype() != dy.dtype()) op_error(name, "needs y and dy of one shape and dtype", {y, dy});
+  if (y.shape() != dy.shape() || y.dtype() != dy.dtype())
+    op_error(name, "needs y and dy of one shape and dtype", {y, dy});
   return record_op(op, {y, dy}, y.shape(), y.dtype());
 }
 
@@ -60,7 +60,8 @@ Var cross_entropy_backward(Var logits, Var labels, Var dloss, const CrossEntropy
 }
 
 void backward_cross_entropy(BackwardContext& ctx) {
-  ctx.input_grads[0] = cross_entropy_backward(ctx.input(0), ctx.input(1), ctx.grad, std::get<CrossEntropyAttrs>(ctx.node.attrs));
+  ctx.input_grads[0] =
+      cross_entropy_backward(ctx.input(0), ctx.input(1), ctx.grad, std::get<CrossEntropyAttrs>(ctx.node.attrs));
 }
 
 }  // namespace hanvit
