@@ -1,5 +1,4 @@
-// nn modules: dotted names, forwards against float64 references, gradients to every parameter,
-// key/value caches and the parameter store (init, matching, binding).
+// nn modules: dotted names, float64-checked forwards, gradients, KV caches and the parameter store.
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <random>

@@ -166,6 +166,7 @@ template <typename T>
 void slice_impl(const T* x, T* y, int64_t outer, int64_t dim, int64_t inner, int64_t start, int64_t count,
                 int64_t step) {
   const int64_t run = count * inner;
+  if (outer * run == 0) return;
 #pragma omp parallel for schedule(static) if (outer > 1 && outer * run > kParallelElements)
   for (int64_t o = 0; o < outer; ++o) {
     const T* src = x + (o * dim + start) * inner;
@@ -185,6 +186,7 @@ template <typename T>
 void slice_backward_impl(const T* dy, T* dx, int64_t outer, int64_t dim, int64_t inner, int64_t start, int64_t count,
                          int64_t step) {
   const int64_t slab = dim * inner, run = count * inner;
+  if (outer * slab == 0) return;
 #pragma omp parallel for schedule(static) if (outer > 1 && outer * slab > kParallelElements)
   for (int64_t o = 0; o < outer; ++o) {
     const T* src = dy + o * run;

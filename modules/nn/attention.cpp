@@ -1,5 +1,4 @@
-// Attention: projections, head split, RoPE, cached keys/values, the attention op and the output
-// projection.
+// Attention: projections, head split, RoPE, key/value cache, the attention op, output projection.
 #include "modules/nn/attention.h"
 
 #include <cmath>

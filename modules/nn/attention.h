@@ -1,5 +1,4 @@
-// Multi-head attention, self or cross: grouped-query heads, optional RoPE, causal and key padding
-// masks, configurable projection names (fused q/k/v as in GPT-2), keys/values returned for caching.
+// Attention module, self or cross: GQA, optional RoPE, masks, configurable (or fused) projections.
 #pragma once
 
 #include <optional>

@@ -1,5 +1,4 @@
-// ParameterStore: parameter values (host f32) by full dotted name, deterministic init, binding and
-// the comparison of what a module tree declares with what the store holds.
+// ParameterStore: host f32 values by full dotted name: seeded init, binding, declared-vs-held checks.
 #pragma once
 
 #include <cstdint>
