@@ -352,7 +352,7 @@ TEST_CASE("safetensors rejects headers that are not a duplicate-free UTF-8 JSON 
   SECTION("JSON but not an object") { require_rejected(st_bytes("[1, 2]"), "header is not a JSON object"); }
   SECTION("invalid UTF-8 byte") { require_rejected(st_bytes("{\"\xff\": 1}"), "header is not valid UTF-8"); }
   SECTION("overlong UTF-8") {
-    require_rejected(st_bytes("{\"\xc0\xaf\": 1}"), "not valid UTF-8 (ill-formed byte at header offset 2)");
+    require_rejected(st_bytes("{\"\xc0\xaf\": 1}"), "header is not valid UTF-8 (ill-formed byte at offset 2)");
   }
   SECTION("UTF-8 surrogate") { require_rejected(st_bytes("{\"\xed\xa0\x80\": 1}"), "header is not valid UTF-8"); }
   SECTION("truncated UTF-8 sequence") { require_rejected(st_bytes("{\"\xed\x95"), "header is not valid UTF-8"); }
@@ -363,6 +363,11 @@ TEST_CASE("safetensors rejects headers that are not a duplicate-free UTF-8 JSON 
   SECTION("duplicate field inside an entry") {
     require_rejected(st_bytes(R"({"a":{"dtype":"U8","dtype":"F32","shape":[1],"data_offsets":[0,1]}})", "x"),
                      "header has duplicate key 'dtype'");
+  }
+  SECTION("JSON nested deeper than 128 levels (which would overflow the stack when destroyed)") {
+    require_rejected(st_bytes("{\"a\":" + std::string(1'000'000, '[')), "header nests JSON deeper than 128 levels");
+    require_rejected(st_bytes("{\"a\":" + std::string(129, '[') + std::string(129, ']') + "}"),
+                     "header nests JSON deeper than 128 levels");
   }
   SECTION("__metadata__ not an object") {
     require_rejected(st_bytes(R"({"__metadata__":"x"})"), "'__metadata__' is not an object");
@@ -588,7 +593,7 @@ TEST_CASE("safetensors save is atomic when the write fails") {
     Tensor big = Tensor::full({1 << 20}, 3.0);  // 4 MiB, over the 64 KiB limit below
     std::string message;
     {
-      FileSizeLimit limit(64 * 1024);
+      FileSizeLimit limit(rlim_t{64} * 1024);
       message = message_of<std::runtime_error>([&] { hanvit::save_safetensors(path, {{"big", big}}); });
     }
     CHECK_THAT(message, Contains(path) && Contains("write to"));
@@ -753,6 +758,13 @@ TEST_CASE("safetensors folder rejects broken indexes and shards") {
   }
   SECTION("metadata not an object") {
     require_index_rejected(R"({"metadata":1,"weight_map":{}})", "\"metadata\" is not an object");
+  }
+  SECTION("index with a duplicate tensor name") {
+    require_index_rejected(R"({"weight_map":{"a":"part-a.safetensors","a":"part-b.safetensors"}})",
+                           "has duplicate key 'a'");
+  }
+  SECTION("index nested too deep") {
+    require_index_rejected("{\"metadata\":" + std::string(100'000, '['), "nests JSON deeper than 128 levels");
   }
   SECTION("index not JSON") { require_index_rejected("{\"weight_map\":", "not valid JSON"); }
   SECTION("index not an object") { require_index_rejected("[]", "not a JSON object"); }

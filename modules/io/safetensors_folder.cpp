@@ -5,6 +5,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "modules/io/json_strict.h"
 #include "modules/io/safetensors.h"
 
 namespace hanvit {
@@ -15,8 +16,12 @@ using nlohmann::json;
 
 constexpr uintmax_t kMaxIndexBytes = 100'000'000;
 
-[[noreturn]] void fail_index(const std::string& index_path, const std::string& problem) {
-  throw std::invalid_argument("safetensors index '" + index_path + "': " + problem);
+// Throws "safetensors index '<index_path>': " followed by `parts`.
+template <typename... Parts>
+[[noreturn]] void fail_index(const std::string& index_path, const Parts&... parts) {
+  std::string message = "safetensors index '" + index_path + "': ";
+  (message.append(parts), ...);
+  throw std::invalid_argument(message);
 }
 
 // A shard must be a plain file name inside the folder: no separators, no "." or "..".
@@ -36,13 +41,7 @@ json read_index(const std::string& index_path) {
   if (!in.is_open()) fail_index(index_path, "cannot open");
   std::stringstream text;
   text << in.rdbuf();
-  try {
-    return json::parse(text.str());
-  } catch (const json::parse_error& e) {
-    std::string message = e.what();
-    size_t tag_end = message.find("] ");
-    fail_index(index_path, "not valid JSON: " + (tag_end == std::string::npos ? message : message.substr(tag_end + 2)));
-  }
+  return parse_json_strict(text.str(), "safetensors index '" + index_path + "'");
 }
 
 }  // namespace
@@ -79,20 +78,19 @@ void SafetensorsFolder::load_index(const std::string& index_path) {
   std::map<std::string, size_t> file_of_shard;  // shard file name -> index into files_
   for (const auto& [name, shard] : weight_map.items()) {
     if (!shard.is_string())
-      fail_index(index_path, "tensor '" + name + "' maps to " + shard.dump() + ", not a shard file name");
+      fail_index(index_path, "tensor '", name, "' maps to ", shard.dump(), ", not a shard file name");
     std::string shard_name = shard.get<std::string>();
     if (!is_plain_file_name(shard_name))
-      fail_index(index_path, "tensor '" + name + "' maps to '" + shard_name + "', not a file name inside the folder");
+      fail_index(index_path, "tensor '", name, "' maps to '", shard_name, "', not a file name inside the folder");
     auto [at, inserted] = file_of_shard.emplace(shard_name, files_.size());
     if (inserted) {
       fs::path shard_path = fs::path(dir_) / shard_name;
       if (!fs::is_regular_file(shard_path))
-        fail_index(index_path, "shard '" + shard_name + "' (holding tensor '" + name + "') does not exist");
+        fail_index(index_path, "shard '", shard_name, "' (holding tensor '", name, "') does not exist");
       files_.emplace_back(shard_path.string());
     }
     if (!files_[at->second].contains(name))
-      fail_index(index_path,
-                 "tensor '" + name + "' is mapped to shard '" + shard_name + "', which does not contain it");
+      fail_index(index_path, "tensor '", name, "' is mapped to shard '", shard_name, "', which does not contain it");
     shard_of_[name] = at->second;
   }
 }

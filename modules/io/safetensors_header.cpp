@@ -1,14 +1,13 @@
-// Safetensors header parsing (length prefix, UTF-8, duplicate-free JSON, entries, layout) and encoding.
+// Safetensors header parsing (length prefix, strict JSON, entries, layout) and encoding.
 #include "modules/io/safetensors_header.h"
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <set>
 #include <stdexcept>
 #include <string_view>
 
-#include "modules/io/utf8.h"
+#include "modules/io/json_strict.h"
 
 namespace hanvit {
 namespace {
@@ -47,34 +46,6 @@ bool read_count(const json& value, uint64_t limit, uint64_t& out) {
     return false;
   }
   return out <= limit;
-}
-
-// Parses `text`, throwing on syntax errors and on the first key repeated within one object
-// (nlohmann would silently keep the last value).
-json parse_without_duplicates(std::string_view text, const std::string& path) {
-  std::vector<std::set<std::string>> open_objects;
-  std::string duplicate;
-  json::parser_callback_t on_event = [&](int, json::parse_event_t event, json& parsed) {
-    if (event == json::parse_event_t::object_start) {
-      open_objects.emplace_back();
-    } else if (event == json::parse_event_t::object_end) {
-      open_objects.pop_back();
-    } else if (event == json::parse_event_t::key && duplicate.empty() &&
-               !open_objects.back().insert(parsed.get<std::string>()).second) {
-      duplicate = parsed.get<std::string>();
-    }
-    return true;
-  };
-  json header;
-  try {
-    header = json::parse(text.begin(), text.end(), on_event);
-  } catch (const json::parse_error& e) {
-    std::string message = e.what();
-    size_t tag_end = message.find("] ");
-    fail(path, "header is not valid JSON: " + (tag_end == std::string::npos ? message : message.substr(tag_end + 2)));
-  }
-  if (!duplicate.empty()) fail(path, "header has duplicate key '" + duplicate + "'");
-  return header;
 }
 
 std::map<std::string, std::string> parse_metadata(const json& value, const std::string& path) {
@@ -184,10 +155,7 @@ SafetensorsHeader parse_safetensors_header(const uint8_t* bytes, size_t size, co
                    " bytes)");
 
   std::string_view text(reinterpret_cast<const char*>(bytes + 8), static_cast<size_t>(length));
-  size_t bad = find_invalid_utf8(text);
-  if (bad != std::string_view::npos)
-    fail(path, "header is not valid UTF-8 (ill-formed byte at header offset " + std::to_string(bad) + ")");
-  json root = parse_without_duplicates(text, path);
+  json root = parse_json_strict(text, "safetensors '" + path + "': header");
   if (!root.is_object()) fail(path, "header is not a JSON object but " + brief(root));
 
   SafetensorsHeader header;
