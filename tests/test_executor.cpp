@@ -135,3 +135,27 @@ TEST_CASE("executor aliases views instead of copying") {
   CHECK(exec.value(z).shape() == Shape{3, 4});
   CHECK(exec.value(z).to_f64() == std::vector<double>(12, 1.0));
 }
+
+TEST_CASE("executor runs layout ops on integer ids and byte masks") {
+  Graph g;
+  Var ids = g.input("ids", {2, 4}, DType::i32);
+  Var mask = g.input("mask", {2, 2}, DType::u8);
+  Var shifted = slice(ids, 1, 1, 4);                  // (2, 3): next-token labels
+  Var joined = concat({mask, mask}, 1);               // (2, 4)
+  Var flipped = transpose(joined, 0, 1);              // (4, 2)
+  Executor exec(g, cpu_backend(), {shifted, flipped});
+  exec.bind("ids", Tensor::from_vector<int32_t>({2, 4}, {1, 2, 3, 4, 5, 6, 7, 8}));
+  exec.bind("mask", Tensor::from_vector<uint8_t>({2, 2}, {1, 0, 0, 1}));
+  exec.run();
+  CHECK(exec.value(shifted).dtype() == DType::i32);
+  CHECK(exec.value(shifted).to_f64() == std::vector<double>{2, 3, 4, 6, 7, 8});
+  CHECK(exec.value(flipped).to_f64() == std::vector<double>{1, 0, 0, 1, 1, 0, 0, 1});
+}
+
+TEST_CASE("executor refuses f32-only ops on other dtypes with a clear error") {
+  Graph g;
+  Var x = g.input("x", {3});
+  Var y = cast(exp(x), DType::bf16);
+  Var z = mul_scalar(y, 2.0);  // bf16 compute has no CPU kernel
+  REQUIRE_THROWS_WITH(Executor(g, cpu_backend(), {z}), Catch::Contains("mul_scalar") && Catch::Contains("bf16"));
+}

@@ -8,6 +8,20 @@
 namespace hanvit {
 namespace {
 
+bool moves_any_dtype(OpKind op) {
+  switch (op) {
+    case OpKind::cast:
+    case OpKind::permute:
+    case OpKind::slice:
+    case OpKind::slice_backward:
+    case OpKind::concat:
+    case OpKind::expand:
+      return true;
+    default:
+      return false;
+  }
+}
+
 CpuKernelTable build_table() {
   CpuKernelTable table;
   register_cpu_elementwise(table);
@@ -27,11 +41,11 @@ class CpuBackend final : public Backend {
   CpuBackend() : table_(build_table()) {}
   std::string name() const override { return "cpu"; }
   Device device() const override { return Device::cpu(); }
-  // f32 compute on the CPU: every op writes f32 (inputs may be i32 ids or u8 masks); casts
-  // convert between all dtypes.
+  // f32 compute on the CPU: every op writes f32 (inputs may be i32 ids or u8 masks), except the
+  // layout copies, which move elements of any dtype, and casts, which convert between them.
   bool supports(const Node& node) const override {
     return table_.kernels[static_cast<int>(node.op)] != nullptr &&
-           (node.op == OpKind::cast || node.dtype == DType::f32);
+           (node.dtype == DType::f32 || moves_any_dtype(node.op));
   }
   std::vector<OpKind> supported_ops() const override {
     std::vector<OpKind> ops;
