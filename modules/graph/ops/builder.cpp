@@ -27,6 +27,10 @@ void require_dtype(const char* op, const char* what, Var v, DType dtype) {
                                 ", got " + std::string(dtype_name(v.dtype())) + shape_str(v.shape()));
 }
 
+void require_float(const char* op, Var v) {
+  if (!dtype_is_float(v.dtype())) op_error(op, "needs a floating-point tensor", {v});
+}
+
 void require_rank(const char* op, const char* what, Var v, size_t rank) {
   if (v.rank() != rank)
     throw std::invalid_argument(std::string(op) + ": " + what + " must have rank " + std::to_string(rank) +

@@ -8,10 +8,6 @@
 namespace hanvit {
 namespace {
 
-void require_float(const char* op, Var x) {
-  if (!dtype_is_float(x.dtype())) op_error(op, "needs a floating-point tensor", {x});
-}
-
 Var binary(OpKind op, Var a, Var b) {
   const char* name = op_name(op).data();
   require_float(name, a);

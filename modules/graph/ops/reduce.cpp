@@ -7,10 +7,6 @@
 namespace hanvit {
 namespace {
 
-void require_float(const char* op, Var x) {
-  if (!dtype_is_float(x.dtype())) op_error(op, "needs a floating-point tensor", {x});
-}
-
 std::string axes_str(const std::vector<int64_t>& axes) {
   std::string out = "[";
   for (size_t i = 0; i < axes.size(); ++i) {

@@ -8,7 +8,7 @@ namespace hanvit {
 namespace {
 
 void require_float_rows(const char* op, Var x) {
-  if (!dtype_is_float(x.dtype())) op_error(op, "needs a floating-point tensor", {x});
+  require_float(op, x);
   if (x.rank() == 0) op_error(op, "needs at least one axis", {x});
 }
 
