@@ -1,7 +1,8 @@
 // Tests of the CPU f32 GEMM kernels against a float64 triple loop: sizes, transposes, strides, alpha/beta, batches.
-#include <catch2/catch.hpp>
 #include <omp.h>
 
+#include <algorithm>
+#include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -91,9 +92,8 @@ void check_c(const Problem& p, const std::vector<float>& A, const std::vector<fl
       }
     }
   }
-  INFO("trans_a=" << p.trans_a << " trans_b=" << p.trans_b << " M=" << p.M << " N=" << p.N << " K=" << p.K
-                  << " alpha=" << p.alpha << " beta=" << p.beta << " lda=" << p.lda() << " ldb=" << p.ldb()
-                  << " ldc=" << p.ldc());
+  INFO("trans_a=" << p.trans_a << " trans_b=" << p.trans_b << " M=" << p.M << " N=" << p.N << " K=" << p.K << " alpha="
+                  << p.alpha << " beta=" << p.beta << " lda=" << p.lda() << " ldb=" << p.ldb() << " ldc=" << p.ldc());
   REQUIRE(failures == 0);
 }
 
@@ -140,17 +140,38 @@ TEST_CASE("gemm random sizes with strides wider than the rows and random alpha, 
   }
 }
 
-TEST_CASE("gemm sizes beyond the cache blocks") {
+TEST_CASE("gemm few-row products (GEMV-like) for every transpose and column tail") {
+  std::mt19937 rng(7);
+  for (int t = 0; t < 4; ++t)
+    for (int64_t M = 1; M <= 5; ++M)
+      for (int64_t N : {1, 63, 64, 65, 300})
+        for (int64_t K : {1, 17, 900}) {
+          Problem p;
+          p.trans_a = t & 1;
+          p.trans_b = t & 2;
+          p.M = M, p.N = N, p.K = K;
+          p.alpha = -0.5f, p.beta = (N + M) % 3 == 0 ? 0.0f : 1.5f;
+          p.pad_a = M % 2, p.pad_b = 3, p.pad_c = 2;
+          run_and_check(p, rng);
+        }
+}
+
+TEST_CASE("gemm sizes beyond the cache blocks, few and many rows, one and all threads") {
   std::mt19937 rng(3);
-  for (int t = 0; t < 4; ++t) {
-    Problem p;
-    p.trans_a = t & 1;
-    p.trans_b = t & 2;
-    p.M = 530, p.N = 4133, p.K = 600;
-    p.alpha = 0.5f, p.beta = t % 2 == 0 ? 0.0f : -1.0f;
-    p.pad_a = 3, p.pad_b = 5, p.pad_c = 1;
-    run_and_check(p, rng, 37);
+  const int saved = omp_get_max_threads();
+  for (int threads : {saved, 1}) {
+    omp_set_num_threads(threads);
+    for (int t = 0; t < 4; ++t) {
+      Problem p;
+      p.trans_a = t & 1;
+      p.trans_b = t & 2;
+      p.M = t < 2 ? 530 : 5, p.N = 4133, p.K = 600;
+      p.alpha = 0.5f, p.beta = t % 2 == 0 ? 0.0f : -1.0f;
+      p.pad_a = 3, p.pad_b = 5, p.pad_c = 1;
+      run_and_check(p, rng, 37);
+    }
   }
+  omp_set_num_threads(saved);
 }
 
 TEST_CASE("gemm beta 0 overwrites NaN in C, beta 1 accumulates") {
@@ -180,13 +201,18 @@ TEST_CASE("gemm alpha 0 and K 0 scale C without reading A and B") {
   REQUIRE(C[0] == 0.0f);
 }
 
-TEST_CASE("gemm on one thread and from inside a parallel region") {
+TEST_CASE("gemm on 1 and 3 threads and from inside a parallel region") {
   std::mt19937 rng(5);
   Problem p;
   p.M = 200, p.N = 190, p.K = 170, p.beta = 1.0f, p.pad_b = 1;
   const int saved = omp_get_max_threads();
-  omp_set_num_threads(1);
-  run_and_check(p, rng);
+  for (int threads : {1, 3}) {
+    omp_set_num_threads(threads);
+    run_and_check(p, rng);
+    Problem few_rows = p;  // too few row tiles to split rows: columns are split instead
+    few_rows.M = 20;
+    run_and_check(few_rows, rng);
+  }
   omp_set_num_threads(saved);
 
   const std::vector<float> A = random_vector(p.a_size(), rng), B = random_vector(p.b_size(), rng);
@@ -194,8 +220,7 @@ TEST_CASE("gemm on one thread and from inside a parallel region") {
   for (int i = 0; i < 4; ++i) C[i] = C0[i] = initial_c(p, rng);
 #pragma omp parallel for num_threads(2)
   for (int i = 0; i < 4; ++i)
-    gemm_f32(false, false, p.M, p.N, p.K, p.alpha, A.data(), p.lda(), B.data(), p.ldb(), p.beta, C[i].data(),
-             p.ldc());
+    gemm_f32(false, false, p.M, p.N, p.K, p.alpha, A.data(), p.lda(), B.data(), p.ldb(), p.beta, C[i].data(), p.ldc());
   for (int i = 0; i < 4; ++i) check_c(p, A, B, C0[i], C[i]);
 }
 
@@ -206,7 +231,7 @@ TEST_CASE("gemm batched with shared and strided operands") {
     int64_t batch, M, N, K;
     bool share_a, share_b;
   };
-  const Case cases[] = {{5, 17, 33, 9, false, true}, {4, 3, 130, 17, true, false}, {3, 96, 100, 80, false, true},
+  const Case cases[] = {{5, 17, 33, 9, false, true},   {4, 3, 130, 17, true, false},   {3, 96, 100, 80, false, true},
                         {3, 65, 70, 90, false, false}, {1, 14, 32, 256, false, false}, {8, 1, 1, 1, false, false}};
   for (const Case& cs : cases) {
     for (int t = 0; t < 4; ++t) {
@@ -261,10 +286,8 @@ TEST_CASE("gemm rejects negative sizes, short strides and null operands") {
                       Contains("ldc=2") && Contains("C (4,3)"));
   REQUIRE_THROWS_WITH(gemm_f32(false, false, 0, 0, 0, 1.0f, nullptr, -1, nullptr, 0, 0.0f, nullptr, 0),
                       Contains("lda=-1"));
-  REQUIRE_THROWS_WITH(gemm_f32(false, false, 2, 2, 2, 1.0f, nullptr, 2, a, 2, 0.0f, c, 2),
-                      Contains("A (2,2) is null"));
-  REQUIRE_THROWS_WITH(gemm_f32(false, false, 2, 2, 2, 1.0f, a, 2, nullptr, 2, 0.0f, c, 2),
-                      Contains("B (2,2) is null"));
+  REQUIRE_THROWS_WITH(gemm_f32(false, false, 2, 2, 2, 1.0f, nullptr, 2, a, 2, 0.0f, c, 2), Contains("A (2,2) is null"));
+  REQUIRE_THROWS_WITH(gemm_f32(false, false, 2, 2, 2, 1.0f, a, 2, nullptr, 2, 0.0f, c, 2), Contains("B (2,2) is null"));
   REQUIRE_THROWS_WITH(gemm_f32(false, false, 2, 2, 2, 1.0f, a, 2, a, 2, 0.0f, nullptr, 2),
                       Contains("C is null for C (2,2)"));
   REQUIRE_NOTHROW(gemm_f32(false, false, 0, 3, 2, 1.0f, nullptr, 2, nullptr, 3, 0.0f, nullptr, 3));

@@ -1,4 +1,4 @@
-// Row-major f32 GEMM: BLIS-style packing and cache blocking around a 14x32 AVX-512 FMA micro-kernel (Eigen without AVX-512).
+// Row-major f32 GEMM: packed, cache-blocked 14x32 AVX-512 FMA micro-kernel (Eigen on CPUs without AVX-512).
 #include "kernels/cpu/gemm.h"
 
 #include <omp.h>
@@ -8,6 +8,8 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <utility>
+#include <vector>
 
 #ifdef __AVX512F__
 #include <immintrin.h>
@@ -26,14 +28,15 @@ std::string matrix_str(const char* name, int64_t rows, int64_t cols) {
 void check_gemm_args(const char* op, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const float* A,
                      int64_t lda, const float* B, int64_t ldb, const float* C, int64_t ldc) {
   if (M < 0 || N < 0 || K < 0)
-    throw std::invalid_argument(std::string(op) + ": negative size M=" + std::to_string(M) + " N=" +
-                                std::to_string(N) + " K=" + std::to_string(K));
+    throw std::invalid_argument(std::string(op) + ": negative size M=" + std::to_string(M) + " N=" + std::to_string(N) +
+                                " K=" + std::to_string(K));
   const int64_t a_rows = trans_a ? K : M, a_cols = trans_a ? M : K;
   const int64_t b_rows = trans_b ? N : K, b_cols = trans_b ? K : N;
   const auto check_ld = [&](const char* name, const char* ld_name, int64_t rows, int64_t cols, int64_t ld) {
     if (ld < cols || ld < 0)
-      throw std::invalid_argument(std::string(op) + ": " + ld_name + "=" + std::to_string(ld) + " is smaller than the " +
-                                  std::to_string(cols) + " columns of " + matrix_str(name, rows, cols));
+      throw std::invalid_argument(std::string(op) + ": " + ld_name + "=" + std::to_string(ld) +
+                                  " is smaller than the " + std::to_string(cols) + " columns of " +
+                                  matrix_str(name, rows, cols));
   };
   check_ld("A", "lda", a_rows, a_cols, lda);
   check_ld("B", "ldb", b_rows, b_cols, ldb);
@@ -41,8 +44,8 @@ void check_gemm_args(const char* op, bool trans_a, bool trans_b, int64_t M, int6
   if (M > 0 && N > 0 && C == nullptr)
     throw std::invalid_argument(std::string(op) + ": C is null for " + matrix_str("C", M, N));
   if (M > 0 && N > 0 && K > 0 && (A == nullptr || B == nullptr))
-    throw std::invalid_argument(std::string(op) + ": " + (A == nullptr ? matrix_str("A", a_rows, a_cols)
-                                                                        : matrix_str("B", b_rows, b_cols)) +
+    throw std::invalid_argument(std::string(op) + ": " +
+                                (A == nullptr ? matrix_str("A", a_rows, a_cols) : matrix_str("B", b_rows, b_cols)) +
                                 " is null");
 }
 
@@ -57,38 +60,104 @@ void scale_c(int64_t M, int64_t N, float beta, float* C, int64_t ldc) {
   }
 }
 
+// One product C (M, N) = alpha * op(A) (M, K) * op(B) (K, N) + beta * C, with views of sub-products.
+struct Gemm {
+  bool trans_a, trans_b;
+  int64_t M, N, K;
+  float alpha;
+  const float* A;
+  int64_t lda;
+  const float* B;
+  int64_t ldb;
+  float beta;
+  float* C;
+  int64_t ldc;
+
+  // Rows [i0, i1) of C.
+  Gemm rows(int64_t i0, int64_t i1) const {
+    Gemm g = *this;
+    g.M = i1 - i0;
+    g.A = trans_a ? A + i0 : A + i0 * lda;
+    g.C = C + i0 * ldc;
+    return g;
+  }
+  // Columns [j0, j1) of C.
+  Gemm cols(int64_t j0, int64_t j1) const {
+    Gemm g = *this;
+    g.N = j1 - j0;
+    g.B = trans_b ? B + j0 * ldb : B + j0;
+    g.C = C + j0;
+    return g;
+  }
+  // Matrix i of a batch at element strides (stride_a, stride_b, stride_c).
+  Gemm item(int64_t i, int64_t stride_a, int64_t stride_b, int64_t stride_c) const {
+    Gemm g = *this;
+    g.A = A + i * stride_a;
+    g.B = B + i * stride_b;
+    g.C = C + i * stride_c;
+    return g;
+  }
+};
+
+// Products below this many multiply-adds run on one thread: the fork costs more than it saves.
+constexpr int64_t kParallelMinWork = int64_t{1} << 18;
+
+int team_size(const Gemm& g) {
+  return omp_in_parallel() || g.M * g.N * g.K < kParallelMinWork ? 1 : omp_get_max_threads();
+}
+
+// Range [begin, end) of part `t` of `n` equal parts of `tiles` tiles of `tile` elements, clipped to `total`.
+std::pair<int64_t, int64_t> tile_range(int64_t tiles, int64_t tile, int64_t total, int64_t t, int64_t n) {
+  return {tiles * t / n * tile, std::min(total, tiles * (t + 1) / n * tile)};
+}
+
 #ifdef __AVX512F__
 
-constexpr int64_t kMR = 14;   // rows of the register tile: 14 x 2 zmm accumulators
-constexpr int64_t kNR = 32;   // columns of the register tile: 2 zmm
-constexpr int64_t kKC = 384;  // depth of a packed block
-constexpr int64_t kMC = 336;  // rows of the packed A block (MC x KC, 504 KiB) kept in L2
-constexpr int64_t kNC = 4096;  // columns of the packed B panel (KC x NC, 6 MiB) kept in L3
+constexpr int64_t kMR = 14;         // rows of the register tile: 14 x 2 zmm accumulators
+constexpr int64_t kNR = 32;         // columns of the register tile: 2 zmm
+constexpr int64_t kKC = 512;        // depth of a packed block (tuned: 128..640 measured, 448..640 within noise)
+constexpr int64_t kMC = 336;        // rows of the packed A block (MC x KC, 672 KiB) kept in the 1 MiB L2
+constexpr int64_t kNC = 4096;       // columns of the packed B panel (KC x NC, 8 MiB) kept in L3
 constexpr int64_t kPrefetchC = 64;  // depth steps before the end of a micro-kernel at which C is prefetched
 
 struct FreeDeleter {
   void operator()(float* p) const { std::free(p); }
 };
 
-// Per-thread packing buffers, grown on demand and reused across calls.
-struct PackBuffers {
-  std::unique_ptr<float[], FreeDeleter> a, b;
-  size_t a_size = 0, b_size = 0;
+// A 64-byte aligned float buffer that only grows.
+struct AlignedBuffer {
+  std::unique_ptr<float[], FreeDeleter> data;
+  size_t size = 0;
 
-  static float* ensure(std::unique_ptr<float[], FreeDeleter>& buf, size_t& size, size_t want) {
+  float* reserve(size_t want) {
     if (size < want) {
-      const size_t bytes = (want * sizeof(float) + 63) / 64 * 64;
-      buf.reset(static_cast<float*>(std::aligned_alloc(64, bytes)));
-      if (!buf) throw std::bad_alloc();
+      data.reset(static_cast<float*>(std::aligned_alloc(64, (want * sizeof(float) + 63) / 64 * 64)));
+      if (!data) throw std::bad_alloc();
       size = want;
     }
-    return buf.get();
+    return data.get();
   }
 };
 
-PackBuffers& pack_buffers() {
-  thread_local PackBuffers buffers;
-  return buffers;
+// Packing buffers of the calling thread, one (A, B) pair per thread of the team it starts; reused across calls
+// and allocated before any parallel region (nothing throws inside one).
+struct Workspace {
+  std::vector<AlignedBuffer> a, b;
+
+  // Buffers for `threads` threads on products up to (M, N, K); B buffers for the first `b_threads` only.
+  void reserve(int64_t threads, int64_t b_threads, int64_t M, int64_t N, int64_t K) {
+    const auto round_up = [](int64_t x, int64_t unit) { return (x + unit - 1) / unit * unit; };
+    const int64_t kc = std::min(round_up(K, 16), kKC);
+    if (a.size() < static_cast<size_t>(threads)) a.resize(threads);
+    if (b.size() < static_cast<size_t>(b_threads)) b.resize(b_threads);
+    for (int64_t t = 0; t < threads; ++t) a[t].reserve(static_cast<size_t>(std::min(round_up(M, kMR), kMC) * kc));
+    for (int64_t t = 0; t < b_threads; ++t) b[t].reserve(static_cast<size_t>(std::min(round_up(N, kNR), kNC) * kc));
+  }
+};
+
+Workspace& workspace() {
+  thread_local Workspace ws;
+  return ws;
 }
 
 // Mask of the first n (0..16) lanes.
@@ -230,98 +299,271 @@ int64_t even_block(int64_t total, int64_t max_block, int64_t unit) {
   return std::min(max_block, ((total + blocks - 1) / blocks + unit - 1) / unit * unit);
 }
 
-// One thread's product: loops NC -> KC (pack B) -> MC (pack A) -> NR -> MR around the micro-kernel.
-void gemm_serial(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
-                 int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
-  const int64_t nc_block = even_block(N, kNC, kNR), kc_block = even_block(K, kKC, 16);
-  const int64_t mc_block = even_block(M, kMC, kMR);
-  PackBuffers& buffers = pack_buffers();
-  float* a_pack = PackBuffers::ensure(buffers.a, buffers.a_size, static_cast<size_t>(mc_block * kc_block));
-  float* b_pack = PackBuffers::ensure(buffers.b, buffers.b_size, static_cast<size_t>(nc_block * kc_block));
-  for (int64_t jc = 0; jc < N; jc += nc_block) {
-    const int64_t nc = std::min(nc_block, N - jc);
-    for (int64_t pc = 0; pc < K; pc += kc_block) {
-      const int64_t kc = std::min(kc_block, K - pc);
-      pack_b(trans_b, trans_b ? B + jc * ldb + pc : B + pc * ldb + jc, ldb, kc, nc, b_pack);
-      const float beta_block = pc == 0 ? beta : 1.0f;
-      for (int64_t ic = 0; ic < M; ic += mc_block) {
-        const int64_t mc = std::min(mc_block, M - ic);
-        pack_a(trans_a, trans_a ? A + pc * lda + ic : A + ic * lda + pc, lda, mc, kc, a_pack);
-        for (int64_t jr = 0; jr < nc; jr += kNR) {
-          const int64_t nr = std::min(kNR, nc - jr);
-          for (int64_t ir = 0; ir < mc; ir += kMR)
-            micro_kernel(kc, a_pack + ir * kc, b_pack + jr * kc, C + (ic + ir) * ldc + jc + jr, ldc,
-                         std::min(kMR, mc - ir), nr, alpha, beta_block);
+// Rows [i_begin, i_end) of C, columns [jc, jc + nc), depth [pc, pc + kc) against the packed B panel: loops
+// MC (pack A) -> NR -> MR around the micro-kernel.
+void multiply_rows(const Gemm& g, int64_t i_begin, int64_t i_end, int64_t jc, int64_t nc, int64_t pc, int64_t kc,
+                   const float* b_pack, float* a_pack) {
+  const int64_t mc_block = even_block(i_end - i_begin, kMC, kMR);
+  const float beta = pc == 0 ? g.beta : 1.0f;
+  for (int64_t ic = i_begin; ic < i_end; ic += mc_block) {
+    const int64_t mc = std::min(mc_block, i_end - ic);
+    pack_a(g.trans_a, g.trans_a ? g.A + pc * g.lda + ic : g.A + ic * g.lda + pc, g.lda, mc, kc, a_pack);
+    for (int64_t jr = 0; jr < nc; jr += kNR) {
+      const int64_t nr = std::min(kNR, nc - jr);
+      for (int64_t ir = 0; ir < mc; ir += kMR)
+        micro_kernel(kc, a_pack + ir * kc, b_pack + jr * kc, g.C + (ic + ir) * g.ldc + jc + jr, g.ldc,
+                     std::min(kMR, mc - ir), nr, g.alpha, beta);
+    }
+  }
+}
+
+// Packs op(B) columns [j_begin, j_end) of the panel (jc, pc) into its NR-column micro-panels of b_pack.
+void pack_b_panels(const Gemm& g, int64_t jc, int64_t pc, int64_t kc, int64_t j_begin, int64_t j_end, float* b_pack) {
+  const int64_t j = jc + j_begin;
+  pack_b(g.trans_b, g.trans_b ? g.B + j * g.ldb + pc : g.B + pc * g.ldb + j, g.ldb, kc, j_end - j_begin,
+         b_pack + j_begin * kc);
+}
+
+// One thread's product: loops NC -> KC (pack B) -> the rows of multiply_rows.
+void gemm_serial(const Gemm& g, float* a_pack, float* b_pack) {
+  const int64_t nc_block = even_block(g.N, kNC, kNR), kc_block = even_block(g.K, kKC, 16);
+  for (int64_t jc = 0; jc < g.N; jc += nc_block) {
+    const int64_t nc = std::min(nc_block, g.N - jc);
+    for (int64_t pc = 0; pc < g.K; pc += kc_block) {
+      const int64_t kc = std::min(kc_block, g.K - pc);
+      pack_b_panels(g, jc, pc, kc, 0, nc, b_pack);
+      multiply_rows(g, 0, g.M, jc, nc, pc, kc, b_pack, a_pack);
+    }
+  }
+}
+
+// A team on one product: the threads pack disjoint micro-panels of one shared B panel, then each multiplies its
+// own rows of C against it (packing its own A blocks), so A and B are both packed once.
+void gemm_shared_b(const Gemm& g, int threads, Workspace& ws) {
+  ws.reserve(threads, 1, g.M, g.N, g.K);
+  const int64_t nc_block = even_block(g.N, kNC, kNR), kc_block = even_block(g.K, kKC, 16);
+  const int64_t tiles_m = (g.M + kMR - 1) / kMR;
+  float* b_pack = ws.b[0].data.get();
+#pragma omp parallel num_threads(threads)
+  {
+    const int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
+    const auto [i_begin, i_end] = tile_range(tiles_m, kMR, g.M, t, nt);
+    float* a_pack = ws.a[t].data.get();
+    for (int64_t jc = 0; jc < g.N; jc += nc_block) {
+      const int64_t nc = std::min(nc_block, g.N - jc);
+      const auto [j_begin, j_end] = tile_range((nc + kNR - 1) / kNR, kNR, nc, t, nt);
+      for (int64_t pc = 0; pc < g.K; pc += kc_block) {
+        const int64_t kc = std::min(kc_block, g.K - pc);
+        if (j_begin < j_end) pack_b_panels(g, jc, pc, kc, j_begin, j_end, b_pack);
+#pragma omp barrier
+        multiply_rows(g, i_begin, i_end, jc, nc, pc, kc, b_pack, a_pack);
+#pragma omp barrier
+      }
+    }
+  }
+}
+
+constexpr int64_t kSmallM = 4;  // products with at most this many rows skip packing and stream B once
+
+// Small-M products (GEMV-like) read op(A) in place; both-transposed ones take the packed path.
+bool is_small_m(const Gemm& g) { return g.M <= kSmallM && !(g.trans_a && g.trans_b); }
+
+// Columns [j_begin, j_end) of C (kRows, N) for B stored (K, N): C is scaled by beta, then each row k of B
+// streams past once (contiguous, prefetch-friendly) and adds alpha * A(i, k) * B(k, :) to the kRows rows of C,
+// which stay in L1/L2 a chunk of columns at a time.
+template <int kRows>
+void small_m_columns(const Gemm& g, int64_t j_begin, int64_t j_end) {
+  constexpr int64_t kChunk = 2048;
+  const auto a = [&](int i, int64_t k) { return g.trans_a ? g.A[k * g.lda + i] : g.A[i * g.lda + k]; };
+  for (int64_t j0 = j_begin; j0 < j_end; j0 += kChunk) {
+    const int64_t w = std::min(kChunk, j_end - j0);
+    float* c = g.C + j0;
+    scale_c(kRows, w, g.beta, c, g.ldc);
+    for (int64_t k = 0; k < g.K; ++k) {
+      const float* b = g.B + k * g.ldb + j0;
+      __m512 ai[kRows];
+      for (int i = 0; i < kRows; ++i) ai[i] = _mm512_set1_ps(g.alpha * a(i, k));
+      int64_t v = 0;
+      for (; v + 16 <= w; v += 16) {
+        const __m512 bv = _mm512_loadu_ps(b + v);
+        for (int i = 0; i < kRows; ++i) {
+          float* ci = c + i * g.ldc + v;
+          _mm512_storeu_ps(ci, _mm512_fmadd_ps(ai[i], bv, _mm512_loadu_ps(ci)));
+        }
+      }
+      if (v < w) {
+        const __mmask16 mask = lanes(w - v);
+        const __m512 bv = _mm512_maskz_loadu_ps(mask, b + v);
+        for (int i = 0; i < kRows; ++i) {
+          float* ci = c + i * g.ldc + v;
+          _mm512_mask_storeu_ps(ci, mask, _mm512_fmadd_ps(ai[i], bv, _mm512_maskz_loadu_ps(mask, ci)));
         }
       }
     }
   }
 }
 
-constexpr int64_t kTileM = kMR, kTileN = kNR;
+// Columns [j_begin, j_end) of C (kRows, N) for B stored (N, K): dot products of A's rows with 4 rows of B at a time.
+template <int kRows>
+void small_m_columns_bt(const Gemm& g, int64_t j_begin, int64_t j_end) {
+  for (int64_t j = j_begin; j < j_end; j += 4) {
+    const int64_t nj = std::min<int64_t>(4, j_end - j);
+    __m512 acc[kRows][4];
+    for (int i = 0; i < kRows; ++i)
+      for (int q = 0; q < 4; ++q) acc[i][q] = _mm512_setzero_ps();
+    for (int64_t k = 0; k < g.K; k += 16) {
+      const __mmask16 mask = lanes(g.K - k);
+      __m512 ai[kRows];
+      for (int i = 0; i < kRows; ++i) ai[i] = _mm512_maskz_loadu_ps(mask, g.A + i * g.lda + k);
+      for (int q = 0; q < 4; ++q) {
+        if (q >= nj) break;
+        const __m512 bq = _mm512_maskz_loadu_ps(mask, g.B + (j + q) * g.ldb + k);
+        for (int i = 0; i < kRows; ++i) acc[i][q] = _mm512_fmadd_ps(ai[i], bq, acc[i][q]);
+      }
+    }
+    for (int i = 0; i < kRows; ++i)
+      for (int64_t q = 0; q < nj; ++q) {
+        float* c = g.C + i * g.ldc + j + q;
+        alignas(64) float parts[16];
+        _mm512_store_ps(parts, acc[i][q]);
+        float sum = 0.0f;
+        for (float part : parts) sum += part;
+        sum *= g.alpha;
+        *c = g.beta == 0.0f ? sum : sum + g.beta * *c;
+      }
+  }
+}
+
+void small_m(const Gemm& g, int64_t j_begin, int64_t j_end) {
+  const auto run = [&]<int kRows>() {
+    if (g.trans_b)
+      small_m_columns_bt<kRows>(g, j_begin, j_end);
+    else
+      small_m_columns<kRows>(g, j_begin, j_end);
+  };
+  switch (g.M) {
+    case 1:
+      run.template operator()<1>();
+      break;
+    case 2:
+      run.template operator()<2>();
+      break;
+    case 3:
+      run.template operator()<3>();
+      break;
+    default:
+      run.template operator()<4>();
+      break;
+  }
+}
+
+// One product on up to `threads` threads: small-M products stream B; otherwise rows split over a shared B panel
+// when C has enough row tiles, else columns split with a private B panel per thread.
+void gemm_team(const Gemm& g, int threads) {
+  if (is_small_m(g)) {  // 64-column tiles split across the threads, no packing
+    const int64_t tiles = (g.N + 63) / 64;
+    threads = static_cast<int>(std::min<int64_t>(threads, tiles));
+#pragma omp parallel num_threads(threads) if (threads > 1)
+    {
+      const auto [j_begin, j_end] = tile_range(tiles, 64, g.N, omp_get_thread_num(), omp_get_num_threads());
+      small_m(g, j_begin, j_end);
+    }
+    return;
+  }
+  Workspace& ws = workspace();
+  const int64_t tiles_m = (g.M + kMR - 1) / kMR, tiles_n = (g.N + kNR - 1) / kNR;
+  if (threads > 1 && tiles_m >= 2 * threads) {
+    gemm_shared_b(g, threads, ws);
+    return;
+  }
+  threads = static_cast<int>(std::min<int64_t>(threads, tiles_n));
+  if (threads <= 1) {
+    ws.reserve(1, 1, g.M, g.N, g.K);
+    gemm_serial(g, ws.a[0].data.get(), ws.b[0].data.get());
+    return;
+  }
+  ws.reserve(threads, threads, g.M, g.N, g.K);
+#pragma omp parallel num_threads(threads)
+  {
+    const int64_t t = omp_get_thread_num();
+    const auto [j_begin, j_end] = tile_range(tiles_n, kNR, g.N, t, omp_get_num_threads());
+    gemm_serial(g.cols(j_begin, j_end), ws.a[t].data.get(), ws.b[t].data.get());
+  }
+}
+
+// A batch of products, one whole product per thread at a time.
+void gemm_batch_team(const Gemm& g, int64_t batch, int64_t stride_a, int64_t stride_b, int64_t stride_c, int threads) {
+  const bool small = is_small_m(g);
+  Workspace& ws = workspace();
+  if (!small) ws.reserve(threads, threads, g.M, g.N, g.K);
+#pragma omp parallel for schedule(static) num_threads(threads)
+  for (int64_t i = 0; i < batch; ++i) {
+    const Gemm gi = g.item(i, stride_a, stride_b, stride_c);
+    const int t = omp_get_thread_num();
+    if (small)
+      small_m(gi, 0, gi.N);
+    else
+      gemm_serial(gi, ws.a[t].data.get(), ws.b[t].data.get());
+  }
+}
 
 #else
 
-constexpr int64_t kTileM = 8, kTileN = 16;
-
 // One thread's product through Eigen (EIGEN_DONT_PARALLELIZE: threads are split by the caller).
-void gemm_serial(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
-                 int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+void gemm_serial(const Gemm& g) {
   using RowMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-  using ConstMap = Eigen::Map<const RowMatrix, 0, Eigen::OuterStride<>>;
-  const ConstMap a(A, trans_a ? K : M, trans_a ? M : K, Eigen::OuterStride<>(lda));
-  const ConstMap b(B, trans_b ? N : K, trans_b ? K : N, Eigen::OuterStride<>(ldb));
-  Eigen::Map<RowMatrix, 0, Eigen::OuterStride<>> c(C, M, N, Eigen::OuterStride<>(ldc));
+  using ConstMap = Eigen::Map<const RowMatrix, 0, Eigen::OuterStride<> >;
+  const ConstMap a(g.A, g.trans_a ? g.K : g.M, g.trans_a ? g.M : g.K, Eigen::OuterStride<>(g.lda));
+  const ConstMap b(g.B, g.trans_b ? g.N : g.K, g.trans_b ? g.K : g.N, Eigen::OuterStride<>(g.ldb));
+  Eigen::Map<RowMatrix, 0, Eigen::OuterStride<> > c(g.C, g.M, g.N, Eigen::OuterStride<>(g.ldc));
   const auto run = [&](const auto& op_a, const auto& op_b) {
-    if (beta == 0.0f) {
-      c.noalias() = alpha * (op_a * op_b);
+    if (g.beta == 0.0f) {
+      c.noalias() = g.alpha * (op_a * op_b);
     } else {
-      if (beta != 1.0f) c *= beta;
-      c.noalias() += alpha * (op_a * op_b);
+      if (g.beta != 1.0f) c *= g.beta;
+      c.noalias() += g.alpha * (op_a * op_b);
     }
   };
-  if (trans_a && trans_b)
+  if (g.trans_a && g.trans_b)
     run(a.transpose(), b.transpose());
-  else if (trans_a)
+  else if (g.trans_a)
     run(a.transpose(), b);
-  else if (trans_b)
+  else if (g.trans_b)
     run(a, b.transpose());
   else
     run(a, b);
 }
 
-#endif
-
-// Products below this many multiply-adds run on one thread: the fork costs more than it saves.
-constexpr int64_t kParallelMinWork = int64_t{1} << 18;
-
-// Splits the larger of M and N (in register-tile units) across the OpenMP threads.
-void gemm_threaded(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
-                   int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
-  const int64_t tiles_m = (M + kTileM - 1) / kTileM, tiles_n = (N + kTileN - 1) / kTileN;
+// One product on up to `threads` threads: the larger of M and N split into equal parts.
+void gemm_team(const Gemm& g, int threads) {
+  constexpr int64_t kTileM = 8, kTileN = 16;
+  const int64_t tiles_m = (g.M + kTileM - 1) / kTileM, tiles_n = (g.N + kTileN - 1) / kTileN;
   const bool split_n = tiles_n >= tiles_m;
-  const int64_t tiles = split_n ? tiles_n : tiles_m;
-  int64_t threads = omp_in_parallel() || M * N * K < kParallelMinWork ? 1 : omp_get_max_threads();
-  threads = std::min(threads, tiles);
+  threads = static_cast<int>(std::min<int64_t>(threads, split_n ? tiles_n : tiles_m));
   if (threads <= 1) {
-    gemm_serial(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    gemm_serial(g);
     return;
   }
-#pragma omp parallel num_threads(static_cast<int>(threads))
+#pragma omp parallel num_threads(threads)
   {
     const int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
-    const int64_t tile0 = tiles * t / nt, tile1 = tiles * (t + 1) / nt;
     if (split_n) {
-      const int64_t j0 = tile0 * kTileN, j1 = std::min(N, tile1 * kTileN);
-      gemm_serial(trans_a, trans_b, M, j1 - j0, K, alpha, A, lda, trans_b ? B + j0 * ldb : B + j0, ldb, beta,
-                  C + j0, ldc);
+      const auto [j_begin, j_end] = tile_range(tiles_n, kTileN, g.N, t, nt);
+      gemm_serial(g.cols(j_begin, j_end));
     } else {
-      const int64_t i0 = tile0 * kTileM, i1 = std::min(M, tile1 * kTileM);
-      gemm_serial(trans_a, trans_b, i1 - i0, N, K, alpha, trans_a ? A + i0 : A + i0 * lda, lda, B, ldb, beta,
-                  C + i0 * ldc, ldc);
+      const auto [i_begin, i_end] = tile_range(tiles_m, kTileM, g.M, t, nt);
+      gemm_serial(g.rows(i_begin, i_end));
     }
   }
 }
+
+// A batch of products, one whole product per thread at a time.
+void gemm_batch_team(const Gemm& g, int64_t batch, int64_t stride_a, int64_t stride_b, int64_t stride_c, int threads) {
+#pragma omp parallel for schedule(static) num_threads(threads)
+  for (int64_t i = 0; i < batch; ++i) gemm_serial(g.item(i, stride_a, stride_b, stride_c));
+}
+
+#endif
 
 }  // namespace
 
@@ -333,7 +575,8 @@ void gemm_f32(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float
     scale_c(M, N, beta, C, ldc);
     return;
   }
-  gemm_threaded(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  const Gemm g{trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc};
+  gemm_team(g, team_size(g));
 }
 
 void gemm_batched_f32(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
@@ -350,18 +593,18 @@ void gemm_batched_f32(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t 
     for (int64_t i = 0; i < batch; ++i) scale_c(M, N, beta, C + i * stride_c, ldc);
     return;
   }
-  const int64_t threads = omp_in_parallel() ? 1 : omp_get_max_threads();
-  const bool over_batch = M * N * K < kParallelMinWork || batch % threads == 0 || batch >= 4 * threads;
-  if (threads > 1 && batch > 1 && over_batch) {
-#pragma omp parallel for schedule(static) num_threads(static_cast<int>(std::min(threads, batch)))
-    for (int64_t i = 0; i < batch; ++i)
-      gemm_serial(trans_a, trans_b, M, N, K, alpha, A + i * stride_a, lda, B + i * stride_b, ldb, beta,
-                  C + i * stride_c, ldc);
+  const Gemm g{trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc};
+  // Whole products per thread unless that leaves threads idle on products big enough to split.
+  const int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
+  const bool per_thread = M * N * K < kParallelMinWork || batch % threads == 0 || batch >= 4 * threads;
+  if (threads > 1 && batch > 1 && per_thread) {
+    gemm_batch_team(g, batch, stride_a, stride_b, stride_c, static_cast<int>(std::min<int64_t>(threads, batch)));
     return;
   }
-  for (int64_t i = 0; i < batch; ++i)
-    gemm_threaded(trans_a, trans_b, M, N, K, alpha, A + i * stride_a, lda, B + i * stride_b, ldb, beta,
-                  C + i * stride_c, ldc);
+  for (int64_t i = 0; i < batch; ++i) {
+    const Gemm gi = g.item(i, stride_a, stride_b, stride_c);
+    gemm_team(gi, team_size(gi));
+  }
 }
 
 }  // namespace hanvit::cpu
