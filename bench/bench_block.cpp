@@ -2,6 +2,7 @@
 // on the CPU backend, against PyTorch eager on the same shapes and thread count in the same run.
 #include <omp.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -23,6 +24,7 @@ namespace {
 struct Options {
   int64_t batch = 8, seq = 256, dim = 512, heads = 8;
   int reps = 5;
+  bool profile = false;
   std::string python = "/usr/bin/python3";
   std::string script = "scripts/bench_block_torch.py";
 };
@@ -88,10 +90,11 @@ int main(int argc, char** argv) {
     if (arg == "--reps") o.reps = std::stoi(next());
     else if (arg == "--python") o.python = next();
     else if (arg == "--torch-script") o.script = next();
+    else if (arg == "--profile") o.profile = true;
     else if (arg == "--seq") o.seq = std::stoll(next());
     else if (arg == "--batch") o.batch = std::stoll(next());
     else {
-      std::fprintf(stderr, "usage: bench_block [--reps N] [--batch B] [--seq T] [--python PATH] [--torch-script PATH]\n");
+      std::fprintf(stderr, "usage: bench_block [--reps N] [--profile] [--batch B] [--seq T] [--python PATH] [--torch-script PATH]\n");
       return arg == "--help" ? 0 : 2;
     }
   }
@@ -106,7 +109,7 @@ int main(int argc, char** argv) {
   Gradients grads = backward(loss);
   std::vector<Var> outputs{loss};
   for (const Var& grad : grads.all()) outputs.push_back(grad);
-  Executor exec(g, cpu_backend(), outputs);
+  Executor exec(g, cpu_backend(), outputs, ExecutorOptions{.profile = o.profile});
   store.bind_all(exec, g);
   Tensor xt = Tensor::empty({o.batch, o.seq, o.dim}, DType::f32), wt = xt.clone();
   for (int64_t i = 0; i < xt.numel(); ++i) {
@@ -127,6 +130,14 @@ int main(int argc, char** argv) {
               static_cast<long long>(o.heads), threads);
   std::printf("hanvit_ms=%.3f planned_peak_MiB=%.1f naive_MiB=%.1f\n", best, exec.planned_peak_bytes() / 1048576.0,
               exec.naive_bytes() / 1048576.0);
+  if (o.profile) {
+    std::vector<std::pair<double, OpKind>> ranked;
+    for (size_t i = 0; i < kOpCount; ++i)
+      if (exec.op_seconds()[i] > 0) ranked.emplace_back(exec.op_seconds()[i], static_cast<OpKind>(i));
+    std::sort(ranked.rbegin(), ranked.rend());
+    for (const auto& [seconds, op] : ranked)
+      std::printf("  %-22s %9.2f ms/run\n", std::string(op_name(op)).c_str(), seconds * 1e3 / (o.reps + 1));
+  }
   std::string why;
   double reference = torch_ms(o, threads, why);
   if (reference > 0) {

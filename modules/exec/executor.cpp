@@ -2,6 +2,7 @@
 #include "modules/exec/executor.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
@@ -126,7 +127,15 @@ void Executor::run() {
     }
     inputs.clear();
     for (int in : node.inputs) inputs.push_back(values_[static_cast<size_t>(in)]);
+    if (!options_.profile) {
+      backend_.run(node, inputs, values_[static_cast<size_t>(id)]);
+      continue;
+    }
+    auto start = std::chrono::steady_clock::now();
     backend_.run(node, inputs, values_[static_cast<size_t>(id)]);
+    backend_.synchronize();
+    op_seconds_[static_cast<size_t>(node.op)] +=
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   }
   backend_.synchronize();
 }

@@ -13,7 +13,8 @@
 namespace hanvit {
 
 struct ExecutorOptions {
-  bool poison = false;  // fill the arena with NaN before every run (tests: no stale reads)
+  bool poison = false;   // fill the arena with NaN before every run (tests: no stale reads)
+  bool profile = false;  // time every node; read with op_seconds()
 };
 
 class Executor {
@@ -29,6 +30,9 @@ class Executor {
   void run();
   // An output's value; valid until the next run.
   Tensor value(Var output) const;
+
+  // With options.profile: seconds spent per op kind, summed over every run so far.
+  const std::vector<double>& op_seconds() const { return op_seconds_; }
 
   size_t planned_peak_bytes() const { return plan_.peak_bytes; }
   size_t naive_bytes() const { return plan_.naive_bytes; }
@@ -52,6 +56,7 @@ class Executor {
   std::shared_ptr<Storage> arena_;
   std::vector<Tensor> values_;  // by node id
   std::map<std::string, int> leaves_;
+  std::vector<double> op_seconds_ = std::vector<double>(kOpCount, 0.0);
 };
 
 }  // namespace hanvit
