@@ -26,7 +26,7 @@ struct Options {
   int reps = 5;
   bool profile = false;
   std::string python = "/usr/bin/python3";
-  std::string script = "scripts/bench_block_torch.py";
+  std::string script = HANVIT_SOURCE_DIR "/scripts/bench_block_torch.py";
 };
 
 class Block : public Module {

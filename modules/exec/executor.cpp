@@ -15,7 +15,7 @@ bool is_leaf(OpKind op) { return op == OpKind::input || op == OpKind::parameter 
 }  // namespace
 
 Executor::Executor(const Graph& graph, Backend& backend, std::vector<Var> outputs, ExecutorOptions options)
-    : graph_(graph), backend_(backend), options_(options), values_(graph.size()) {
+    : graph_(graph), backend_(backend), options_(options), values_(graph.size()), node_seconds_(graph.size(), 0.0) {
   std::vector<bool> needed(graph.size(), false);
   for (const Var& out : outputs) {
     if (&out.graph() != &graph) throw std::invalid_argument("executor output " + out.str() + " is from another graph");
@@ -134,10 +134,16 @@ void Executor::run() {
     auto start = std::chrono::steady_clock::now();
     backend_.run(node, inputs, values_[static_cast<size_t>(id)]);
     backend_.synchronize();
-    op_seconds_[static_cast<size_t>(node.op)] +=
+    node_seconds_[static_cast<size_t>(id)] +=
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   }
   backend_.synchronize();
+}
+
+std::vector<double> Executor::op_seconds() const {
+  std::vector<double> per_op(kOpCount, 0.0);
+  for (int id : order_) per_op[static_cast<size_t>(graph_.node(id).op)] += node_seconds_[static_cast<size_t>(id)];
+  return per_op;
 }
 
 Tensor Executor::value(Var output) const {

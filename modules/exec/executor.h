@@ -31,8 +31,10 @@ class Executor {
   // An output's value; valid until the next run.
   Tensor value(Var output) const;
 
-  // With options.profile: seconds spent per op kind, summed over every run so far.
-  const std::vector<double>& op_seconds() const { return op_seconds_; }
+  // With options.profile: seconds spent per node id, summed over every run so far, and the
+  // same summed per op kind.
+  const std::vector<double>& node_seconds() const { return node_seconds_; }
+  std::vector<double> op_seconds() const;
 
   size_t planned_peak_bytes() const { return plan_.peak_bytes; }
   size_t naive_bytes() const { return plan_.naive_bytes; }
@@ -56,7 +58,7 @@ class Executor {
   std::shared_ptr<Storage> arena_;
   std::vector<Tensor> values_;  // by node id
   std::map<std::string, int> leaves_;
-  std::vector<double> op_seconds_ = std::vector<double>(kOpCount, 0.0);
+  std::vector<double> node_seconds_;
 };
 
 }  // namespace hanvit
