@@ -28,7 +28,7 @@ using TorchTimings = std::map<std::pair<int64_t, int>, Timing>;  // (T, causal) 
 struct Options {
   int reps = 3;
   std::string python = "/usr/bin/python3";
-  std::string torch_script = "scripts/bench_attention_torch.py";
+  std::string torch_script = HANVIT_SOURCE_DIR "/scripts/bench_attention_torch.py";
   bool torch = true;
 };
 
@@ -55,9 +55,9 @@ Options parse(int argc, char** argv) {
       std::printf(
           "usage: bench_attention [--reps N] [--python PATH] [--torch-script PATH] [--no-torch]\n"
           "Times cpu::attention_forward_f32 and forward + attention_backward_f32 at B=%lld, H=%lld, D=%lld,\n"
-          "T in {256, 1024, 4096}, causal and not, best of N runs (default 3) after a warm-up, and the same\n"
-          "shapes in PyTorch through PYTHON TORCH_SCRIPT (defaults /usr/bin/python3 and\n"
-          "scripts/bench_attention_torch.py: run from the repository root).\n",
+          "T in {256, 1024, 4096}, causal and not (best of at least N runs, default 3, and 0.5 s after a\n"
+          "warm-up), and the same shapes in PyTorch through PYTHON TORCH_SCRIPT (defaults /usr/bin/python3\n"
+          "and scripts/bench_attention_torch.py: run from the repository root).\n",
           static_cast<long long>(kBatch), static_cast<long long>(kHeads), static_cast<long long>(kDim));
       std::exit(arg == "--help" || arg == "-h" ? 0 : 2);
     }
@@ -105,14 +105,18 @@ bool torch_timings(const Options& o, int threads, TorchTimings& out, std::string
   return true;
 }
 
+// Best wall time after a warm-up run, over at least `reps` runs and at least half a second of
+// runs (so short cases get many tries on a busy machine).
 template <typename Fn>
 double best_ms(int reps, Fn fn) {
   fn();
-  double best = 1e300;
-  for (int r = 0; r < reps; ++r) {
+  double best = 1e300, total = 0;
+  for (int r = 0; r < reps || (total < 500.0 && r < 1000); ++r) {
     const auto start = std::chrono::steady_clock::now();
     fn();
-    best = std::min(best, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    best = std::min(best, ms);
+    total += ms;
   }
   return best;
 }
@@ -133,8 +137,9 @@ int main(int argc, char** argv) {
   std::string about = "PyTorch", why = "disabled by --no-torch";
   const bool have_torch = options.torch && torch_timings(options, threads, torch, about, why);
 
-  std::printf("attention f32, B=%lld H=%lld D=%lld, %d threads, best of %d runs\n", static_cast<long long>(kBatch),
-              static_cast<long long>(kHeads), static_cast<long long>(kDim), threads, options.reps);
+  std::printf("attention f32, B=%lld H=%lld D=%lld, %d threads, best of >= %d runs and >= 0.5 s\n",
+              static_cast<long long>(kBatch), static_cast<long long>(kHeads), static_cast<long long>(kDim), threads,
+              options.reps);
   std::printf("FLOPs: forward 4*B*H*D*pairs (pairs = T*T, or T*(T+1)/2 causal); forward+backward 3.5x that\n");
   if (have_torch)
     std::printf("reference: %s, same shapes and thread count; ratio = torch time / ours (> 1: ours is faster)\n",

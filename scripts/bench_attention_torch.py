@@ -3,7 +3,7 @@
 #            --lengths 256 1024 4096 [--reps 3]
 # For every length and causal in (0, 1), prints one line
 #   torch T=<len> causal=<0|1> fwd_ms=<best forward> fwdbwd_ms=<best forward + backward>
-# (best of --reps runs after a warm-up), f32 on the CPU with torch.set_num_threads(--threads).
+# (best of at least --reps runs and 0.5 s after a warm-up), f32 on the CPU with torch.set_num_threads(--threads).
 # torch >= 2.0 runs scaled_dot_product_attention (is_causal: Tq == Tk here, so its top-left causal
 # rule equals our bottom-right one); torch 1.13 (Debian) lacks it and runs the materialised maths
 # softmax(q k^T * scale + mask) v, which is what its SDPA math backend does. The first line says
@@ -26,12 +26,14 @@ def attention(q, k, v, causal, mask):
 
 
 def best_ms(fn, reps):
+    """Best time after a warm-up, over at least `reps` runs and at least half a second of runs."""
     fn()
-    best = math.inf
-    for _ in range(reps):
+    best, total, runs = math.inf, 0.0, 0
+    while runs < reps or (total < 0.5 and runs < 1000):
         start = time.perf_counter()
         fn()
-        best = min(best, time.perf_counter() - start)
+        elapsed = time.perf_counter() - start
+        best, total, runs = min(best, elapsed), total + elapsed, runs + 1
     return best * 1e3
 
 

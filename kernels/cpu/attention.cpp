@@ -33,8 +33,9 @@ struct MatA {
 // The zero-masked (maskz, all lanes on) forms of max, shuffles, roundscale and scalef below are the
 // plain instructions; GCC 12's unmasked intrinsics trip -Wmaybe-uninitialized in its own headers.
 constexpr __mmask16 kAll = 0xFFFF;
+constexpr int64_t kLanes = 16;  // floats per zmm register
 
-inline __mmask16 tail_mask(int64_t n) { return n >= 16 ? kAll : __mmask16((1u << n) - 1u); }
+inline __mmask16 tail_mask(int64_t n) { return n >= kLanes ? kAll : __mmask16((1u << n) - 1u); }
 
 // Horizontal sum and max by in-register shuffles.
 inline float hsum(__m512 v) {
@@ -53,7 +54,7 @@ inline float hmax(__m512 v) {
   return _mm512_cvtss_f32(v);
 }
 
-// C rows [0, MR) x columns [0, 16 * NV) (the last vector limited by `last`) (+)= A B over `depth`:
+// C rows [0, MR) x columns [0, kLanes * NV) (the last vector limited by `last`) (+)= A B over `depth`:
 // MR * NV accumulators stay in registers (6 x 4 of the 32 zmm at most).
 template <int MR, int NV>
 inline void gemm_tile(int64_t depth, MatA a, const float* b, int64_t ldb, float* c, int64_t ldc, __mmask16 last,
@@ -64,11 +65,11 @@ inline void gemm_tile(int64_t depth, MatA a, const float* b, int64_t ldb, float*
 #pragma GCC unroll 8
     for (int v = 0; v < NV; ++v)
       acc[r][v] =
-          accumulate ? _mm512_maskz_loadu_ps(v == NV - 1 ? last : kAll, c + r * ldc + 16 * v) : _mm512_setzero_ps();
+          accumulate ? _mm512_maskz_loadu_ps(v == NV - 1 ? last : kAll, c + r * ldc + kLanes * v) : _mm512_setzero_ps();
   for (int64_t p = 0; p < depth; ++p) {
     __m512 bv[NV];
 #pragma GCC unroll 8
-    for (int v = 0; v < NV; ++v) bv[v] = _mm512_maskz_loadu_ps(v == NV - 1 ? last : kAll, b + p * ldb + 16 * v);
+    for (int v = 0; v < NV; ++v) bv[v] = _mm512_maskz_loadu_ps(v == NV - 1 ? last : kAll, b + p * ldb + kLanes * v);
     const float* ap = a.data + p * a.col_stride;
 #pragma GCC unroll 8
     for (int r = 0; r < MR; ++r) {
@@ -80,15 +81,17 @@ inline void gemm_tile(int64_t depth, MatA a, const float* b, int64_t ldb, float*
 #pragma GCC unroll 8
   for (int r = 0; r < MR; ++r)
 #pragma GCC unroll 8
-    for (int v = 0; v < NV; ++v) _mm512_mask_storeu_ps(c + r * ldc + 16 * v, v == NV - 1 ? last : kAll, acc[r][v]);
+    for (int v = 0; v < NV; ++v) _mm512_mask_storeu_ps(c + r * ldc + kLanes * v, v == NV - 1 ? last : kAll, acc[r][v]);
 }
 
 template <int MR>
 void gemm_rows(int64_t n, int64_t depth, MatA a, const float* b, int64_t ldb, float* c, int64_t ldc, bool accumulate) {
-  for (int64_t n0 = 0; n0 < n; n0 += 64) {
-    const int64_t width = std::min<int64_t>(64, n - n0);
-    const __mmask16 last = tail_mask(width - 16 * ((width - 1) / 16));
-    switch ((width + 15) / 16) {
+  constexpr int64_t kPanel = 4 * kLanes;  // columns per gemm_tile: at most 4 vectors
+  for (int64_t n0 = 0; n0 < n; n0 += kPanel) {
+    const int64_t width = std::min(kPanel, n - n0);
+    const int64_t vectors = (width + kLanes - 1) / kLanes;
+    const __mmask16 last = tail_mask(width - kLanes * (vectors - 1));
+    switch (vectors) {
       case 1:
         gemm_tile<MR, 1>(depth, a, b + n0, ldb, c + n0, ldc, last, accumulate);
         break;
@@ -154,7 +157,7 @@ inline __m512 exp_ps(__m512 x) {
 
 float row_max(const float* x, int64_t n) {
   __m512 m = _mm512_set1_ps(kNegInf);
-  for (int64_t j = 0; j < n; j += 16)
+  for (int64_t j = 0; j < n; j += kLanes)
     m = _mm512_maskz_max_ps(kAll, m, _mm512_mask_loadu_ps(m, tail_mask(n - j), x + j));
   return hmax(m);
 }
@@ -163,7 +166,7 @@ float row_max(const float* x, int64_t n) {
 float exp_shift(float* x, int64_t n, float shift) {
   const __m512 s = _mm512_set1_ps(shift);
   __m512 sum = _mm512_setzero_ps();
-  for (int64_t j = 0; j < n; j += 16) {
+  for (int64_t j = 0; j < n; j += kLanes) {
     const __mmask16 mask = tail_mask(n - j);
     const __m512 e = exp_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(mask, x + j), s));
     sum = _mm512_mask_add_ps(sum, mask, sum, e);
@@ -174,7 +177,7 @@ float exp_shift(float* x, int64_t n, float shift) {
 
 float dot(const float* a, const float* b, int64_t n) {
   __m512 acc = _mm512_setzero_ps();
-  for (int64_t j = 0; j < n; j += 16) {
+  for (int64_t j = 0; j < n; j += kLanes) {
     const __mmask16 mask = tail_mask(n - j);
     acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask, a + j), _mm512_maskz_loadu_ps(mask, b + j), acc);
   }
