@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "kernels/cpu/broadcast.h"
+#include "kernels/cpu/fast_math.h"
 
 namespace hanvit::cpu {
 namespace {
@@ -73,8 +74,8 @@ void unary_f32(UnaryOp op, const float* x, float* y, int64_t n, float s) {
     case UnaryOp::tanh: return map(x, y, n, [](float v) { return std::tanh(v); });
     case UnaryOp::gelu_tanh:
       return map(x, y, n, [](float v) { return 0.5f * v * (1.0f + std::tanh(kSqrt2OverPi * (v + 0.044715f * v * v * v))); });
-    case UnaryOp::gelu_erf: return map(x, y, n, [](float v) { return 0.5f * v * (1.0f + std::erf(v * kInvSqrt2)); });
-    case UnaryOp::silu: return map(x, y, n, [](float v) { return v / (1.0f + std::exp(-v)); });
+    case UnaryOp::gelu_erf: return map(x, y, n, [](float v) { return 0.5f * v * (1.0f + erf_f32(v * kInvSqrt2)); });
+    case UnaryOp::silu: return map(x, y, n, [](float v) { return v / (1.0f + exp_f32(-v)); });
     case UnaryOp::add_scalar: return map(x, y, n, [s](float v) { return v + s; });
     case UnaryOp::mul_scalar: return map(x, y, n, [s](float v) { return v * s; });
     case UnaryOp::pow_scalar: return map(x, y, n, [s](float v) { return std::pow(v, s); });
@@ -97,13 +98,13 @@ void activation_grad_f32(ActivationGrad op, const float* x, const float* dy, flo
 #pragma omp parallel for simd schedule(static) if (n > 65536)
       for (int64_t i = 0; i < n; ++i) {
         float v = x[i];
-        dx[i] = dy[i] * (0.5f * (1.0f + std::erf(v * kInvSqrt2)) + v * kInvSqrt2Pi * std::exp(-0.5f * v * v));
+        dx[i] = dy[i] * (0.5f * (1.0f + erf_f32(v * kInvSqrt2)) + v * kInvSqrt2Pi * exp_f32(-0.5f * v * v));
       }
       return;
     case ActivationGrad::silu:
 #pragma omp parallel for simd schedule(static) if (n > 65536)
       for (int64_t i = 0; i < n; ++i) {
-        float sig = 1.0f / (1.0f + std::exp(-x[i]));
+        float sig = 1.0f / (1.0f + exp_f32(-x[i]));
         dx[i] = dy[i] * sig * (1.0f + x[i] * (1.0f - sig));
       }
       return;
@@ -112,7 +113,7 @@ void activation_grad_f32(ActivationGrad op, const float* x, const float* dy, flo
 
 void swiglu_f32(const float* gate, const float* up, float* out, int64_t n) {
 #pragma omp parallel for simd schedule(static) if (n > 65536)
-  for (int64_t i = 0; i < n; ++i) out[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
+  for (int64_t i = 0; i < n; ++i) out[i] = gate[i] / (1.0f + exp_f32(-gate[i])) * up[i];
 }
 
 void where_f32(const std::vector<int64_t>& shape, const uint8_t* cond, const int64_t* cs, const float* a,

@@ -1,6 +1,8 @@
 // Softmax-family f32 kernels: threaded rows, vectorised loops with a polynomial exp, double row sums.
 #include "kernels/cpu/softmax.h"
 
+#include "kernels/cpu/fast_math.h"
+
 #include <bit>
 #include <cmath>
 #include <limits>
@@ -12,34 +14,6 @@ namespace hanvit::cpu {
 namespace {
 
 constexpr int64_t kParallelWork = 32768;  // elements below which one thread runs every row
-
-// exp(x) within 2 ulp (Cephes expf): x = n ln2 + r with |r| <= ln2 / 2, a degree-6 polynomial
-// for exp(r), and 2^n built in the exponent bits. Results below the normal range flush to 0,
-// x above about 88.3 gives inf, NaN stays NaN. Only selects, no clamps on floats: GCC turns
-// float clamps into branches here and then cannot vectorise the loops calling this.
-inline float exp_f32(float x) {
-  constexpr float kLog2e = 1.44269504088896341f;
-  constexpr float kLn2Hi = 0.693359375f, kLn2Lo = -2.12194440e-4f;
-  constexpr float kRound = 12582912.0f;  // 1.5 * 2^23: adding it rounds to an integer kept in the low bits
-  const float t = x * kLog2e + kRound;
-  const float n = t - kRound;
-  // biased exponent n + 127 of 2^n; for |x| beyond the float range its sign still says which way
-  const int32_t e = static_cast<int32_t>(std::bit_cast<uint32_t>(t) - std::bit_cast<uint32_t>(kRound) + 127u);
-  const int32_t scale_e = e < 1 ? 1 : (e > 254 ? 254 : e);
-  float r = x - n * kLn2Hi;
-  r = r - n * kLn2Lo;
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * r * r + r + 1.0f;
-  uint32_t bits = std::bit_cast<uint32_t>(p * std::bit_cast<float>(static_cast<uint32_t>(scale_e) << 23));
-  bits = e < 1 ? 0u : bits;
-  bits = e > 254 ? 0x7f800000u : bits;
-  return x != x ? x : std::bit_cast<float>(bits);
-}
 
 float row_max(const float* x, int64_t n) {
   float m = -std::numeric_limits<float>::infinity();
