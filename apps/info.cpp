@@ -8,6 +8,10 @@
 #include "apps/commands.h"
 #include "modules/backend/backend.h"
 
+#ifdef HANVIT_WITH_CUDA
+#include <cuda_runtime_api.h>
+#endif
+
 namespace hanvit::app {
 namespace {
 
@@ -45,6 +49,27 @@ nlohmann::json build_info() {
   return build;
 }
 
+#ifdef HANVIT_WITH_CUDA
+// CUDA devices visible to this process; `status` says why the list is empty when it is.
+nlohmann::json cuda_info() {
+  nlohmann::json devices = nlohmann::json::array();
+  int count = 0;
+  cudaError_t status = cudaGetDeviceCount(&count);
+  for (int i = 0; status == cudaSuccess && i < count; ++i) {
+    cudaDeviceProp prop{};
+    if (cudaGetDeviceProperties(&prop, i) != cudaSuccess) continue;
+    devices.push_back({{"index", i},
+                       {"name", prop.name},
+                       {"compute_capability", std::to_string(prop.major) + "." + std::to_string(prop.minor)},
+                       {"memory_bytes", prop.totalGlobalMem}});
+  }
+  // No CUDA kernels are registered yet: the CUDA backend's op list is empty.
+  return {{"devices", devices},
+          {"ops", nlohmann::json::array()},
+          {"status", status == cudaSuccess ? "ok" : cudaGetErrorString(status)}};
+}
+#endif
+
 nlohmann::json info_json() {
   nlohmann::json out;
   out["version"] = HANVIT_VERSION;
@@ -56,6 +81,9 @@ nlohmann::json info_json() {
     for (OpKind op : backend->supported_ops()) ops.push_back(std::string(op_name(op)));
     backends[backend->name()] = {{"device", backend->device().str()}, {"ops", ops}};
   }
+#ifdef HANVIT_WITH_CUDA
+  if (!backends.contains("cuda")) backends["cuda"] = cuda_info();
+#endif
   out["backends"] = backends;
   return out;
 }
@@ -64,11 +92,16 @@ void print_text(const nlohmann::json& info) {
   std::printf("hanvit %s (%s build, %s)\n", info["version"].get<std::string>().c_str(),
               info["build"]["type"].get<std::string>().c_str(), info["build"]["compiler"].get<std::string>().c_str());
   std::printf("cuda support: %s\n", info["build"]["cuda"].get<bool>() ? "built" : "not built");
-  std::printf("cpu: %u threads, compiled for [%s], detected [%s]\n", info["cpu"]["threads"].get<unsigned>(),
+  std::printf("cpu: %u threads, compiled for %s, detected %s\n", info["cpu"]["threads"].get<unsigned>(),
               info["cpu"]["compiled_for"].dump().c_str(), info["cpu"]["detected"].dump().c_str());
   for (const auto& [name, backend] : info["backends"].items()) {
-    std::printf("backend %s (%s): %zu of %zu ops\n", name.c_str(), backend["device"].get<std::string>().c_str(),
-                backend["ops"].size(), kOpCount);
+    if (!backend.contains("device")) {  // CUDA built but no backend registered
+      std::printf("backend %s: %zu device(s) (%s), %zu of %zu ops\n", name.c_str(), backend["devices"].size(),
+                  backend["status"].get<std::string>().c_str(), backend["ops"].size(), kOpCount);
+      continue;
+    }
+    std::printf("backend %s (%s): kernels for %zu of %zu ops (leaves and views need none)\n", name.c_str(),
+                backend["device"].get<std::string>().c_str(), backend["ops"].size(), kOpCount);
     std::string line = " ";
     for (const auto& op : backend["ops"]) {
       if (line.size() > 80) {
