@@ -11,6 +11,9 @@
 #ifdef HANVIT_WITH_CUDA
 #include <cuda_runtime_api.h>
 #endif
+#ifdef HANVIT_WITH_NCCL
+#include <nccl.h>
+#endif
 
 namespace hanvit::app {
 namespace {
@@ -39,6 +42,12 @@ nlohmann::json build_info() {
   build["cuda"] = true;
 #else
   build["cuda"] = false;
+#endif
+#ifdef HANVIT_WITH_NCCL
+  int nccl_version = 0;
+  build["nccl"] = ncclGetVersion(&nccl_version) == ncclSuccess ? std::to_string(nccl_version) : "unavailable";
+#else
+  build["nccl"] = false;
 #endif
 #ifdef NDEBUG
   build["type"] = "release";
@@ -91,7 +100,8 @@ nlohmann::json info_json() {
 void print_text(const nlohmann::json& info) {
   std::printf("hanvit %s (%s build, %s)\n", info["version"].get<std::string>().c_str(),
               info["build"]["type"].get<std::string>().c_str(), info["build"]["compiler"].get<std::string>().c_str());
-  std::printf("cuda support: %s\n", info["build"]["cuda"].get<bool>() ? "built" : "not built");
+  std::printf("cuda support: %s, nccl: %s\n", info["build"]["cuda"].get<bool>() ? "built" : "not built",
+              info["build"]["nccl"].is_string() ? info["build"]["nccl"].get<std::string>().c_str() : "not built");
   std::printf("cpu: %u threads, compiled for %s, detected %s\n", info["cpu"]["threads"].get<unsigned>(),
               info["cpu"]["compiled_for"].dump().c_str(), info["cpu"]["detected"].dump().c_str());
   for (const auto& [name, backend] : info["backends"].items()) {
