@@ -91,7 +91,7 @@ nlohmann::json info_json() {
     backends[backend->name()] = {{"device", backend->device().str()}, {"ops", ops}};
   }
 #ifdef HANVIT_WITH_CUDA
-  if (!backends.contains("cuda")) backends["cuda"] = cuda_info();
+  backends["cuda"] = cuda_info();
 #endif
   out["backends"] = backends;
   return out;
@@ -105,7 +105,7 @@ void print_text(const nlohmann::json& info) {
   std::printf("cpu: %u threads, compiled for %s, detected %s\n", info["cpu"]["threads"].get<unsigned>(),
               info["cpu"]["compiled_for"].dump().c_str(), info["cpu"]["detected"].dump().c_str());
   for (const auto& [name, backend] : info["backends"].items()) {
-    if (!backend.contains("device")) {  // CUDA built but no backend registered
+    if (name == "cuda") {  // built with CUDA; no CUDA backend is registered yet
       std::printf("backend %s: %zu device(s) (%s), %zu of %zu ops\n", name.c_str(), backend["devices"].size(),
                   backend["status"].get<std::string>().c_str(), backend["ops"].size(), kOpCount);
       continue;

@@ -19,8 +19,8 @@ void register_cpu_matmul(CpuKernelTable& table) {
     }
     const int64_t lda = attrs.trans_a ? m : k, ldb = attrs.trans_b ? k : n;
     const bool shared = b.rank() == 2 && a.rank() > 2;
-    if (batch == 1 || (shared && !attrs.trans_a)) {  // one product; shared b: the batches' rows stacked
-      cpu::gemm_f32(attrs.trans_a, attrs.trans_b, batch * m, n, k, 1.0f, a.data<float>(), lda, b.data<float>(), ldb, 0.0f,
+    if (shared && !attrs.trans_a) {  // the batches' rows stacked: one (batch*M, K) x (K, N) product
+      cpu::gemm_f32(false, attrs.trans_b, batch * m, n, k, 1.0f, a.data<float>(), lda, b.data<float>(), ldb, 0.0f,
                     out.data<float>(), n);
       return;
     }
