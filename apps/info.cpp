@@ -10,6 +10,8 @@
 
 #ifdef HANVIT_WITH_CUDA
 #include <cuda_runtime_api.h>
+
+#include "modules/backend/cuda/cuda_backend.h"
 #endif
 #ifdef HANVIT_WITH_NCCL
 #include <nccl.h>
@@ -72,9 +74,11 @@ nlohmann::json cuda_info() {
                        {"compute_capability", std::to_string(prop.major) + "." + std::to_string(prop.minor)},
                        {"memory_bytes", prop.totalGlobalMem}});
   }
-  // No CUDA kernels are registered yet: the CUDA backend's op list is empty.
-  return {{"devices", devices},
-          {"ops", nlohmann::json::array()},
+  nlohmann::json ops = nlohmann::json::array();
+  for (OpKind op : cuda_kernel_ops()) ops.push_back(std::string(op_name(op)));
+  return {{"device", "cuda"},
+          {"devices", devices},
+          {"ops", ops},
           {"status", status == cudaSuccess ? "ok" : cudaGetErrorString(status)}};
 }
 #endif
@@ -86,6 +90,7 @@ nlohmann::json info_json() {
   out["cpu"] = cpu_features();
   nlohmann::json backends = nlohmann::json::object();
   for (Backend* backend : available_backends()) {
+    if (backend->device().kind != DeviceKind::cpu) continue;  // devices are listed below
     nlohmann::json ops = nlohmann::json::array();
     for (OpKind op : backend->supported_ops()) ops.push_back(std::string(op_name(op)));
     backends[backend->name()] = {{"device", backend->device().str()}, {"ops", ops}};
@@ -105,13 +110,16 @@ void print_text(const nlohmann::json& info) {
   std::printf("cpu: %u threads, compiled for %s, detected %s\n", info["cpu"]["threads"].get<unsigned>(),
               info["cpu"]["compiled_for"].dump().c_str(), info["cpu"]["detected"].dump().c_str());
   for (const auto& [name, backend] : info["backends"].items()) {
-    if (name == "cuda") {  // built with CUDA; no CUDA backend is registered yet
-      std::printf("backend %s: %zu device(s) (%s), %zu of %zu ops\n", name.c_str(), backend["devices"].size(),
-                  backend["status"].get<std::string>().c_str(), backend["ops"].size(), kOpCount);
-      continue;
-    }
     std::printf("backend %s (%s): kernels for %zu of %zu ops (leaves and views need none)\n", name.c_str(),
                 backend["device"].get<std::string>().c_str(), backend["ops"].size(), kOpCount);
+    if (backend.contains("devices")) {
+      for (const auto& d : backend["devices"])
+        std::printf("  device %d: %s, compute capability %s, %.1f GiB\n", d["index"].get<int>(),
+                    d["name"].get<std::string>().c_str(), d["compute_capability"].get<std::string>().c_str(),
+                    d["memory_bytes"].get<double>() / (1u << 30));
+      if (backend["devices"].empty())
+        std::printf("  no device visible (%s)\n", backend["status"].get<std::string>().c_str());
+    }
     std::string line = " ";
     for (const auto& op : backend["ops"]) {
       if (line.size() > 80) {

@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <limits>
 #include <stdexcept>
 
 namespace hanvit {
@@ -15,7 +14,12 @@ bool is_leaf(OpKind op) { return op == OpKind::input || op == OpKind::parameter 
 }  // namespace
 
 Executor::Executor(const Graph& graph, Backend& backend, std::vector<Var> outputs, ExecutorOptions options)
-    : graph_(graph), backend_(backend), options_(options), values_(graph.size()), node_seconds_(graph.size(), 0.0) {
+    : graph_(graph),
+      backend_(backend),
+      options_(options),
+      values_(graph.size()),
+      node_seconds_(graph.size(), 0.0),
+      owned_(graph.size(), false) {
   std::vector<bool> needed(graph.size(), false);
   for (const Var& out : outputs) {
     if (&out.graph() != &graph) throw std::invalid_argument("executor output " + out.str() + " is from another graph");
@@ -90,17 +94,26 @@ void Executor::bind(const std::string& name, const Tensor& value) {
   if (value.shape() != node.shape)
     throw std::invalid_argument("bind '" + name + "': expected shape " + shape_str(node.shape) + ", got " +
                                 shape_str(value.shape()));
-  Tensor bound = value;
-  if (!value.is_contiguous() || value.dtype() != node.dtype || value.device() != backend_.device()) {
-    Tensor host = value.device() == Device::cpu() ? value.to(node.dtype).contiguous() : value;
-    if (backend_.device() == Device::cpu()) {
-      bound = host;
-    } else {
-      bound = Tensor(backend_.allocate(host.nbytes()), node.shape, node.dtype);
-      backend_.copy(host, bound);
-    }
+  const size_t id = static_cast<size_t>(it->second);
+  if (value.is_contiguous() && value.dtype() == node.dtype && value.device() == backend_.device()) {
+    if (captured_ && values_[id].defined() && values_[id].raw_data() != value.raw_data()) captured_.reset();
+    values_[id] = value;
+    owned_[id] = false;
+    return;
   }
-  values_[static_cast<size_t>(it->second)] = bound;
+  Tensor host = to_host(value).to(node.dtype).contiguous();
+  if (backend_.device() == Device::cpu()) {
+    if (captured_) captured_.reset();
+    values_[id] = host;
+    owned_[id] = true;
+    return;
+  }
+  if (!owned_[id]) {
+    if (captured_) captured_.reset();
+    values_[id] = Tensor(backend_.allocate(host.nbytes()), node.shape, node.dtype);
+    owned_[id] = true;
+  }
+  backend_.copy(host, values_[id]);
 }
 
 bool Executor::is_bound(const std::string& name) const {
@@ -108,14 +121,32 @@ bool Executor::is_bound(const std::string& name) const {
   return it != leaves_.end() && values_[static_cast<size_t>(it->second)].defined();
 }
 
-void Executor::run() {
+void Executor::check_bound() const {
   for (const auto& [name, id] : leaves_)
     if (!values_[static_cast<size_t>(id)].defined())
       throw std::invalid_argument("graph " + std::string(op_name(graph_.node(id).op)) + " '" + name + "' is not bound");
-  if (options_.poison && backend_.device() == Device::cpu() && plan_.peak_bytes) {
-    float* arena = static_cast<float*>(arena_->data());
-    std::fill(arena, arena + plan_.peak_bytes / sizeof(float), std::numeric_limits<float>::quiet_NaN());
+}
+
+void Executor::run() {
+  check_bound();
+  if (captured_) {
+    captured_->replay();
+    backend_.synchronize();
+    return;
   }
+  run_nodes();
+  backend_.synchronize();
+}
+
+bool Executor::capture() {
+  check_bound();
+  captured_.reset();
+  captured_ = backend_.capture([this] { run_nodes(); });
+  return captured_ != nullptr;
+}
+
+void Executor::run_nodes() {
+  if (options_.poison && arena_ && plan_.peak_bytes) backend_.poison(*arena_);
   std::vector<Tensor> inputs;
   for (int id : order_) {
     const Node& node = graph_.node(id);
@@ -137,7 +168,6 @@ void Executor::run() {
     node_seconds_[static_cast<size_t>(id)] +=
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   }
-  backend_.synchronize();
 }
 
 std::vector<double> Executor::op_seconds() const {

@@ -24,10 +24,16 @@ class Executor {
 
   // Binds an input or parameter by name. The tensor's data is used directly when it is
   // contiguous, of the node's dtype and on the backend's device (parameters updated in place
-  // are seen by the next run); otherwise it is copied at bind time.
+  // are seen by the next run); otherwise it is copied at bind time, into the buffer of the
+  // previous copy when there is one (so a captured run stays valid).
   void bind(const std::string& name, const Tensor& value);
   bool is_bound(const std::string& name) const;
   void run();
+  // Records one run's device work (a CUDA graph) so later run() calls replay it with one launch.
+  // Needs every leaf bound; binding a leaf to a different buffer afterwards drops the capture.
+  // Returns false, and runs normally from then on, where the backend cannot capture (the CPU).
+  bool capture();
+  bool captured() const { return captured_ != nullptr; }
   // An output's value; valid until the next run.
   Tensor value(Var output) const;
 
@@ -59,6 +65,11 @@ class Executor {
   std::vector<Tensor> values_;  // by node id
   std::map<std::string, int> leaves_;
   std::vector<double> node_seconds_;
+  std::vector<bool> owned_;  // by node id: the leaf's value is a copy this executor made
+  std::unique_ptr<CapturedWork> captured_;
+
+  void check_bound() const;
+  void run_nodes();
 };
 
 }  // namespace hanvit

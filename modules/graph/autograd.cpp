@@ -44,7 +44,7 @@ Gradients backward(Var loss) {
   if (!loss.shape().empty() && numel(loss.shape()) != 1)
     throw std::invalid_argument("backward() needs a scalar loss, got " + loss.str());
   std::vector<Var> grads(static_cast<size_t>(loss.id()) + 1);
-  grads[static_cast<size_t>(loss.id())] = full(g, loss.shape(), 1.0);
+  grads[static_cast<size_t>(loss.id())] = full(g, loss.shape(), 1.0, loss.dtype());
   Gradients result;
   for (int id = loss.id(); id >= 0; --id) {
     Var grad = grads[static_cast<size_t>(id)];

@@ -1,4 +1,5 @@
-// AdamW and SGD over the raw update loops of kernels/cpu/optim, state save/restore, clipping.
+// AdamW and SGD over the update loops of kernels/cpu/optim (host parameters) or the multi-tensor
+// kernels of kernels/cuda/optim (CUDA parameters), state save/restore, clipping.
 #include "modules/optim/optimizer.h"
 
 #include <algorithm>
@@ -9,6 +10,8 @@
 #include <stdexcept>
 
 #include "kernels/cpu/optim.h"
+#include "modules/backend/backend.h"
+#include "modules/optim/device_update.h"
 
 namespace hanvit {
 namespace {
@@ -47,19 +50,52 @@ void check_group(const std::string& who, const std::string& index, double lr_sca
   check_range(who, "weight_decay of group " + index, weight_decay, 0.0, INFINITY, true);
 }
 
+// A zero-filled f32 tensor of `shape` on `device`.
+Tensor zeros_on([[maybe_unused]] Device device, const Shape& shape) {
+#ifdef HANVIT_WITH_CUDA
+  if (device.kind == DeviceKind::cuda) return device_zeros(device, shape);
+#endif
+  return Tensor::zeros(shape);
+}
+
+// The sum of grad^2 over checked params, in double.
+double grad_sum_squares(std::span<const ParamRef> params) {
+#ifdef HANVIT_WITH_CUDA
+  if (params_device(params).kind == DeviceKind::cuda) return device_grad_sum_squares(params);
+#endif
+  double sum = 0.0;
+  for (const ParamRef& p : params) sum += cpu::sum_squares_f32(p.grad.data<float>(), p.grad.numel());
+  return sum;
+}
+
+void scale_grads(std::span<const ParamRef> params, float s) {
+#ifdef HANVIT_WITH_CUDA
+  if (params_device(params).kind == DeviceKind::cuda) {
+    device_scale_grads(params, s);
+    return;
+  }
+#endif
+  for (const ParamRef& p : params) cpu::scale_f32(p.grad.data<float>(), p.grad.numel(), s);
+}
+
+// Copies a checked state tensor (host, or contiguous on dst's device) into the state tensor dst.
+void copy_state(const Tensor& src, const Tensor& dst) {
+  if (dst.device().kind == DeviceKind::cpu)
+    dst.copy_from(src);
+  else
+    backend_for(dst.device()).copy(src.contiguous(), dst);
+}
+
 }  // namespace
 
 double clip_grad_norm(std::span<const ParamRef> params, double max_norm) {
   if (!std::isfinite(max_norm) || max_norm <= 0)
     throw std::invalid_argument("clip_grad_norm: max_norm = " + num_str(max_norm) + " must be positive and finite");
   check_params(params, "clip_grad_norm");
-  double sum = 0.0;
-  for (const ParamRef& p : params) sum += cpu::sum_squares_f32(p.grad.data<float>(), p.grad.numel());
-  const double norm = std::sqrt(sum);
+  const double norm = std::sqrt(grad_sum_squares(params));
   if (!std::isfinite(norm)) return norm;
   const double coef = max_norm / (norm + 1e-6);
-  if (coef < 1.0)
-    for (const ParamRef& p : params) cpu::scale_f32(p.grad.data<float>(), p.grad.numel(), static_cast<float>(coef));
+  if (coef < 1.0) scale_grads(params, static_cast<float>(coef));
   return norm;
 }
 
@@ -69,9 +105,10 @@ Optimizer::Optimizer(std::vector<ParamGroup> groups, std::vector<std::string> sl
     check_group(who_, std::to_string(g), groups_[g].lr_scale, groups_[g].weight_decay);
   const std::vector<ParamRef> all = params();
   check_params(all, who_);
+  device_ = params_device(all);
   for (const ParamRef& p : all) {
     std::vector<Tensor> state;
-    for (size_t s = 0; s < slot_names_.size(); ++s) state.push_back(Tensor::zeros(p.param.shape()));
+    for (size_t s = 0; s < slot_names_.size(); ++s) state.push_back(zeros_on(device_, p.param.shape()));
     state_.push_back(std::move(state));
   }
 }
@@ -154,6 +191,8 @@ void Optimizer::load_state(const NamedTensors& tensors, const json& state) {
     group_hyper.emplace_back(lr_scale, weight_decay);
   }
 
+  const bool on_host = device_.kind == DeviceKind::cpu;
+  const std::string places = on_host ? "cpu" : "cpu (or contiguous on " + device_.str() + ")";
   std::map<std::string, const Tensor*> by_name;
   for (const auto& [name, tensor] : tensors)
     if (!by_name.emplace(name, &tensor).second)
@@ -167,10 +206,12 @@ void Optimizer::load_state(const NamedTensors& tensors, const json& state) {
       if (found == by_name.end()) throw std::invalid_argument(where + ": missing tensor '" + name + "'");
       const Tensor& t = *found->second;
       if (!t.defined()) throw std::invalid_argument(where + ": tensor '" + name + "' is undefined");
-      if (t.dtype() != DType::f32 || t.device().kind != DeviceKind::cpu || t.shape() != p.param.shape())
+      const bool placed =
+          t.device().kind == DeviceKind::cpu || (!on_host && t.device() == device_ && t.is_contiguous());
+      if (t.dtype() != DType::f32 || !placed || t.shape() != p.param.shape())
         throw std::invalid_argument(where + ": tensor '" + name + "' is " + t.str() + " on " + t.device().str() +
-                                    ", expected f32" + shape_str(p.param.shape()) + " on cpu like parameter '" +
-                                    p.name + "'");
+                                    ", expected f32" + shape_str(p.param.shape()) + " on " + places +
+                                    " like parameter '" + p.name + "'");
       row.push_back(&t);
       by_name.erase(found);
     }
@@ -180,7 +221,7 @@ void Optimizer::load_state(const NamedTensors& tensors, const json& state) {
 
   load_hyper(state);
   for (size_t i = 0; i < state_.size(); ++i)
-    for (size_t s = 0; s < slot_names_.size(); ++s) state_[i][s].copy_from(*sources[i][s]);
+    for (size_t s = 0; s < slot_names_.size(); ++s) copy_state(*sources[i][s], state_[i][s]);
   for (size_t g = 0; g < groups_.size(); ++g) {
     groups_[g].lr_scale = group_hyper[g].first;
     groups_[g].weight_decay = group_hyper[g].second;
@@ -198,6 +239,12 @@ AdamW::AdamW(std::vector<ParamGroup> groups, AdamWOptions options)
 void AdamW::update(double lr, double grad_scale) {
   const double bias_correction1 = 1.0 - std::pow(options_.beta1, static_cast<double>(step_count()));
   const double bias_correction2 = 1.0 - std::pow(options_.beta2, static_cast<double>(step_count()));
+#ifdef HANVIT_WITH_CUDA
+  if (device().kind == DeviceKind::cuda) {
+    device_adamw_step(device(), groups_, slots(), lr, grad_scale, options_, bias_correction1, bias_correction2);
+    return;
+  }
+#endif
   size_t index = 0;
   for (const ParamGroup& g : groups_)
     for (const ParamRef& p : g.params) {
@@ -230,6 +277,12 @@ Sgd::Sgd(std::vector<ParamGroup> groups, SgdOptions options)
 }
 
 void Sgd::update(double lr, double grad_scale) {
+#ifdef HANVIT_WITH_CUDA
+  if (device().kind == DeviceKind::cuda) {
+    device_sgd_step(device(), groups_, slots(), lr, grad_scale, options_);
+    return;
+  }
+#endif
   const bool has_buffer = options_.momentum > 0;
   size_t index = 0;
   for (const ParamGroup& g : groups_)

@@ -1,5 +1,5 @@
-// Optimizers updating f32 host parameters in place (AdamW, SGD with momentum), their exact state
-// save/restore, and global-norm gradient clipping.
+// Optimizers updating f32 parameters in place on the host or a CUDA device (AdamW, SGD with
+// momentum), their exact state save/restore, and global-norm gradient clipping.
 #pragma once
 
 #include <cstdint>
@@ -18,7 +18,8 @@ using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
 
 // torch.nn.utils.clip_grad_norm_: returns the global L2 norm of all grads (summed in double) and,
 // when max_norm / (norm + 1e-6) < 1, scales every grad by that factor. A non-finite norm is
-// returned with the grads left untouched; the caller decides (skip the step, stop).
+// returned with the grads left untouched; the caller decides (skip the step, stop). Grads on a
+// CUDA device are summed there (in a fixed order) and the call waits for the 8-byte result.
 double clip_grad_norm(std::span<const ParamRef> params, double max_norm);
 
 class Optimizer {
@@ -34,16 +35,20 @@ class Optimizer {
   int64_t step_count() const { return step_; }
   const std::vector<ParamGroup>& groups() const { return groups_; }
   std::vector<ParamRef> params() const;  // every group's, in order
+  // Where the parameters, and so the state tensors, live (the host when there are none). On a
+  // CUDA device, step() enqueues a few multi-tensor kernels on that device's stream and returns.
+  Device device() const { return device_; }
 
-  // The optimizer's own state tensors, named "<param>.<slot>" (no copy: write or clone them
-  // before the next step).
+  // The optimizer's own state tensors, named "<param>.<slot>", on device() (no copy: write or
+  // copy them to the host before the next step).
   NamedTensors state_tensors() const;
   // {"type", "step", the optimizer's hyper-parameters,
   //  "groups": [{"params": [names], "lr_scale", "weight_decay"}]}
   nlohmann::json state_json() const;
   // Restores what state_tensors() and state_json() gave for the same parameters in the same
   // groups: copies the tensors and takes the step count and hyper-parameters (as
-  // torch's load_state_dict does). Everything is checked before anything changes; a mismatch
+  // torch's load_state_dict does). The tensors are host tensors, or for an optimizer on a CUDA
+  // device also contiguous tensors on that device. Everything is checked before anything changes; a mismatch
   // throws std::invalid_argument naming the tensor or field.
   void load_state(const NamedTensors& tensors, const nlohmann::json& state);
 
@@ -60,6 +65,8 @@ class Optimizer {
 
   // State tensor `slot` of the parameter at position `index` over all groups.
   const Tensor& slot(size_t index, size_t slot) const { return state_[index][slot]; }
+  // Every parameter's state tensors: [parameter index over all groups][slot].
+  const std::vector<std::vector<Tensor>>& slots() const { return state_; }
   const std::string& who() const { return who_; }
 
   std::vector<ParamGroup> groups_;
@@ -68,6 +75,7 @@ class Optimizer {
   std::vector<std::string> slot_names_;
   std::vector<std::vector<Tensor>> state_;  // [parameter index over all groups][slot]
   std::string who_;
+  Device device_;
   int64_t step_ = 0;
 };
 

@@ -14,8 +14,18 @@ void check_tensor(const Tensor& t, const std::string& who, const std::string& na
   if (!t.defined()) throw std::invalid_argument(what + " is undefined");
   if (t.dtype() != DType::f32) throw std::invalid_argument(what + " is " + t.str() + ", not f32");
   if (!t.is_contiguous()) throw std::invalid_argument(what + " " + t.str() + " is not contiguous");
+#ifndef HANVIT_WITH_CUDA
   if (t.device().kind != DeviceKind::cpu)
-    throw std::invalid_argument(what + " is on " + t.device().str() + ", not the host");
+    throw std::invalid_argument(what + " is on " + t.device().str() + ", and this build has no CUDA");
+#endif
+}
+
+void check_device(const Tensor& t, const ParamRef& first, const std::string& who, const std::string& name,
+                  const char* role) {
+  if (t.device() != first.param.device())
+    throw std::invalid_argument(who + ": " + role + " of '" + name + "' is on " + t.device().str() + ", param of '" +
+                                first.name + "' on " + first.param.device().str() +
+                                ": all params and grads must be on one device");
 }
 
 }  // namespace
@@ -51,7 +61,13 @@ void check_params(std::span<const ParamRef> params, const std::string& who) {
     if (p.grad.shape() != p.param.shape())
       throw std::invalid_argument(who + ": grad of '" + p.name + "' has shape " + shape_str(p.grad.shape()) +
                                   ", param " + shape_str(p.param.shape()));
+    check_device(p.param, params.front(), who, p.name, "param");
+    check_device(p.grad, params.front(), who, p.name, "grad");
   }
+}
+
+Device params_device(std::span<const ParamRef> params) {
+  return params.empty() ? Device::cpu() : params.front().param.device();
 }
 
 }  // namespace hanvit

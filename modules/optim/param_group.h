@@ -11,7 +11,8 @@
 namespace hanvit {
 
 // A parameter updated in place and the gradient the optimizer reads at each step. Both share
-// storage with the caller's tensors: f32, contiguous, on the host, of the same shape.
+// storage with the caller's tensors: f32, contiguous, of the same shape, on the host or on a CUDA
+// device (one device for all the parameters of an optimizer).
 struct ParamRef {
   std::string name;
   Tensor param;
@@ -36,8 +37,12 @@ bool default_no_decay(const ParamRef& param);
 std::vector<ParamGroup> split_decay_groups(std::vector<ParamRef> params, double weight_decay,
                                            const NoDecayPredicate& no_decay = default_no_decay);
 
-// Checks that each entry has a unique name and a defined f32, contiguous host param and grad of
-// the same shape; throws std::invalid_argument naming `who` and the parameter.
+// Checks that each entry has a unique name and a defined f32, contiguous param and grad of the
+// same shape, all on the first param's device; throws std::invalid_argument naming `who` and the
+// parameter.
 void check_params(std::span<const ParamRef> params, const std::string& who);
+
+// The device of the first param (all of them, once check_params passed); the host for none.
+Device params_device(std::span<const ParamRef> params);
 
 }  // namespace hanvit

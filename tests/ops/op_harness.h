@@ -49,11 +49,17 @@ struct OpCase {
   double grad_tolerance = 2e-3;  // gradient: relative to the largest reference gradient, per input
   bool check_gradient = true;
   double fd_step = 1e-5;  // central-difference step on the float64 reference
+  // Devices with bf16 kernels (not the CPU) also run the case with bf16 float inputs against
+  // the reference over the bf16-rounded inputs, with these looser tolerances.
+  bool bf16 = true;
+  double bf16_tolerance = 1.5e-2;
+  double bf16_grad_tolerance = 5e-2;
 };
 
 // Runs the case on every backend from available_backends() with fresh random inputs (seeded by
 // `seed`) and arena poisoning, compares with the reference, then checks gradients of
-// sum(output * random weights) w.r.t. every differentiable input. Reports through Catch2.
+// sum(output * random weights) w.r.t. every differentiable input. Backends other than the CPU
+// run it again in bf16. Reports through Catch2.
 void check_op(const OpCase& c, uint64_t seed = 1);
 
 }  // namespace hanvit::test

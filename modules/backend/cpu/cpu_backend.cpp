@@ -60,6 +60,7 @@ class CpuBackend final : public Backend {
   }
   std::shared_ptr<Storage> allocate(size_t bytes) override { return Storage::allocate_host(bytes); }
   void copy(const Tensor& src, const Tensor& dst) override { dst.copy_from(src); }
+  void poison(Storage& storage) override { std::memset(storage.data(), 0xff, storage.bytes()); }
 
  private:
   CpuKernelTable table_;

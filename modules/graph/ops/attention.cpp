@@ -11,9 +11,9 @@ namespace {
 // Checks q (B, Hq, Tq, D), k (B, Hk, Tk, D), v (B, Hk, Tk, Dv), key_mask u8 (B, Tk) and the scale;
 // errors name `op` and the shapes.
 void check_attention(const char* op, Var q, Var k, Var v, const std::optional<Var>& key_mask, double scale) {
-  require_dtype(op, "q", q, DType::f32);
-  require_dtype(op, "k", k, DType::f32);
-  require_dtype(op, "v", v, DType::f32);
+  require_float(op, q);
+  require_float_like(op, "k", k, q);
+  require_float_like(op, "v", v, q);
   require_rank(op, "q (B, Hq, Tq, D)", q, 4);
   require_rank(op, "k (B, Hk, Tk, D)", k, 4);
   require_rank(op, "v (B, Hk, Tk, Dv)", v, 4);
@@ -47,19 +47,19 @@ std::vector<Var> with_mask(std::vector<Var> vars, const std::optional<Var>& key_
 Var attention(Var q, Var k, Var v, std::optional<Var> key_mask, bool causal, double scale) {
   check_attention("attention", q, k, v, key_mask, scale);
   return record_op(OpKind::attention, with_mask({q, k, v}, key_mask), {q.dim(0), q.dim(1), q.dim(2), v.dim(3)},
-                   DType::f32, AttentionAttrs{causal, scale});
+                   q.dtype(), AttentionAttrs{causal, scale});
 }
 
 // Inputs q, k, v[, key_mask], dout: the mask, when present, is input 3 as in the forward.
 Var attention_backward(Var q, Var k, Var v, std::optional<Var> key_mask, Var dout, const AttentionAttrs& attrs) {
   check_attention("attention_backward", q, k, v, key_mask, attrs.scale);
-  require_dtype("attention_backward", "dout", dout, DType::f32);
+  require_float_like("attention_backward", "dout", dout, q);
   if (dout.shape() != Shape{q.dim(0), q.dim(1), q.dim(2), v.dim(3)})
     op_error("attention_backward", "dout must be (B, Hq, Tq, Dv)", {q, v, dout});
   std::vector<Var> inputs = with_mask({q, k, v}, key_mask);
   inputs.push_back(dout);
   return record_op(OpKind::attention_backward, inputs, {numel(q.shape()) + numel(k.shape()) + numel(v.shape())},
-                   DType::f32, attrs);
+                   q.dtype(), attrs);
 }
 
 void backward_attention(BackwardContext& ctx) {

@@ -31,6 +31,11 @@ void require_float(const char* op, Var v) {
   if (!dtype_is_float(v.dtype())) op_error(op, "needs a floating-point tensor", {v});
 }
 
+void require_float_like(const char* op, const char* what, Var v, Var like) {
+  require_float(op, like);
+  require_dtype(op, what, v, like.dtype());
+}
+
 void require_rank(const char* op, const char* what, Var v, size_t rank) {
   if (v.rank() != rank)
     throw std::invalid_argument(std::string(op) + ": " + what + " must have rank " + std::to_string(rank) +

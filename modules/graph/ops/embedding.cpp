@@ -9,12 +9,12 @@
 namespace hanvit {
 
 Var embedding(Var weight, Var ids) {
-  require_dtype("embedding", "weight", weight, DType::f32);
+  require_float("embedding", weight);
   require_rank("embedding", "weight", weight, 2);
   require_dtype("embedding", "ids", ids, DType::i32);
   Shape shape = ids.shape();  // (..., D)
   shape.push_back(weight.dim(1));
-  return record_op(OpKind::embedding, {weight, ids}, shape, DType::f32);
+  return record_op(OpKind::embedding, {weight, ids}, shape, weight.dtype());
 }
 
 void backward_embedding(BackwardContext& ctx) {
@@ -24,15 +24,15 @@ void backward_embedding(BackwardContext& ctx) {
 
 Var embedding_backward(Var ids, Var dy, int64_t vocab) {
   require_dtype("embedding_backward", "ids", ids, DType::i32);
-  require_dtype("embedding_backward", "dy", dy, DType::f32);
+  require_float("embedding_backward", dy);
   if (dy.rank() != ids.rank() + 1 || !std::equal(ids.shape().begin(), ids.shape().end(), dy.shape().begin()))
     op_error("embedding_backward", "dy must have the shape of ids plus one last dim", {ids, dy});
   if (vocab < 0) op_error("embedding_backward", "vocabulary size " + std::to_string(vocab) + " is negative", {ids, dy});
-  return record_op(OpKind::embedding_backward, {ids, dy}, {vocab, dy.shape().back()}, DType::f32);
+  return record_op(OpKind::embedding_backward, {ids, dy}, {vocab, dy.shape().back()}, dy.dtype());
 }
 
 Var rope(Var x, Var positions, double theta, double position_scale, bool inverse) {
-  require_dtype("rope", "x", x, DType::f32);
+  require_float("rope", x);
   require_rank("rope", "x", x, 4);
   require_dtype("rope", "positions", positions, DType::i32);
   require_rank("rope", "positions", positions, 1);
@@ -44,7 +44,7 @@ Var rope(Var x, Var positions, double theta, double position_scale, bool inverse
   if (!(position_scale > 0.0) || !std::isfinite(position_scale))
     op_error("rope", "position_scale must be positive and finite, got " + std::to_string(position_scale),
              {x, positions});
-  return record_op(OpKind::rope, {x, positions}, x.shape(), DType::f32, RopeAttrs{theta, position_scale, inverse});
+  return record_op(OpKind::rope, {x, positions}, x.shape(), x.dtype(), RopeAttrs{theta, position_scale, inverse});
 }
 
 // A rotation's adjoint is the rotation by the opposite angle.

@@ -21,8 +21,8 @@ std::string operands(Var a, Var b, bool trans_a, bool trans_b) {
 }  // namespace
 
 Var matmul(Var a, Var b, bool trans_a, bool trans_b) {
-  require_dtype("matmul", "a", a, DType::f32);
-  require_dtype("matmul", "b", b, DType::f32);
+  require_float("matmul", a);
+  require_float_like("matmul", "b", b, a);
   if (a.rank() < 2 || b.rank() < 2) matmul_error("operands need rank >= 2", a, b, trans_a, trans_b);
   const Shape &sa = a.shape(), &sb = b.shape();
   const int64_t m = trans_a ? a.dim(-1) : a.dim(-2), k = trans_a ? a.dim(-2) : a.dim(-1);
@@ -35,7 +35,7 @@ Var matmul(Var a, Var b, bool trans_a, bool trans_b) {
     matmul_error("b must have a's batch dims or be 2-D", a, b, trans_a, trans_b);
   shape.push_back(m);
   shape.push_back(n);
-  return record_op(OpKind::matmul, {a, b}, shape, DType::f32, MatmulAttrs{trans_a, trans_b});
+  return record_op(OpKind::matmul, {a, b}, shape, a.dtype(), MatmulAttrs{trans_a, trans_b});
 }
 
 // With A' = op(A) (M, K), B' = op(B) (K, N) and C = A' B': dA' = dC B'^T, dB' = A'^T dC; a

@@ -22,11 +22,11 @@ std::string patch_text(int64_t patch) { return std::to_string(patch) + "x" + std
 }  // namespace
 
 Var unfold_patches(Var x, int64_t patch) {
-  require_dtype("unfold_patches", "x", x, DType::f32);
+  require_float("unfold_patches", x);
   require_rank("unfold_patches", "x", x, 4);
   if (!divisible(x.shape(), patch))
     op_error("unfold_patches", "image (B, C, H, W) does not divide into " + patch_text(patch), {x});
-  return record_op(OpKind::unfold_patches, {x}, patches_shape(x.shape(), patch), DType::f32, PatchAttrs{patch});
+  return record_op(OpKind::unfold_patches, {x}, patches_shape(x.shape(), patch), x.dtype(), PatchAttrs{patch});
 }
 
 void backward_unfold_patches(BackwardContext& ctx) {
@@ -34,7 +34,7 @@ void backward_unfold_patches(BackwardContext& ctx) {
 }
 
 Var fold_patches(Var patches, const Shape& image_shape, int64_t patch) {
-  require_dtype("fold_patches", "patches", patches, DType::f32);
+  require_float("fold_patches", patches);
   require_rank("fold_patches", "patches", patches, 3);
   bool valid =
       image_shape.size() == 4 && std::all_of(image_shape.begin(), image_shape.end(), [](int64_t d) { return d >= 0; });
@@ -46,15 +46,15 @@ Var fold_patches(Var patches, const Shape& image_shape, int64_t patch) {
              "patches of image " + shape_str(image_shape) + " must have shape " +
                  shape_str(patches_shape(image_shape, patch)),
              {patches});
-  return record_op(OpKind::fold_patches, {patches}, image_shape, DType::f32, PatchAttrs{patch});
+  return record_op(OpKind::fold_patches, {patches}, image_shape, patches.dtype(), PatchAttrs{patch});
 }
 
 Var patch_embed(Var x, Var weight, Var bias) {
-  require_dtype("patch_embed", "x", x, DType::f32);
+  require_float("patch_embed", x);
   require_rank("patch_embed", "x", x, 4);
-  require_dtype("patch_embed", "weight", weight, DType::f32);
+  require_float_like("patch_embed", "weight", weight, x);
   require_rank("patch_embed", "weight", weight, 4);
-  require_dtype("patch_embed", "bias", bias, DType::f32);
+  require_float_like("patch_embed", "bias", bias, x);
   require_rank("patch_embed", "bias", bias, 1);
   const int64_t embed = weight.dim(0), channels = weight.dim(1), patch = weight.dim(2);
   if (weight.dim(3) != patch || channels != x.dim(1) || bias.dim(0) != embed)

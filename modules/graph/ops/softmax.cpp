@@ -26,7 +26,7 @@ Var backward_pair(OpKind op, Var y, Var dy) {
 }
 
 void check_cross_entropy(const char* op, Var logits, Var labels, const CrossEntropyAttrs& attrs) {
-  require_dtype(op, "logits", logits, DType::f32);
+  require_float(op, logits);
   require_rank(op, "logits", logits, 2);
   require_dtype(op, "labels", labels, DType::i32);
   require_rank(op, "labels", labels, 1);
@@ -56,7 +56,7 @@ Var cross_entropy_backward(Var logits, Var labels, Var dloss, const CrossEntropy
   check_cross_entropy("cross_entropy_backward", logits, labels, attrs);
   require_dtype("cross_entropy_backward", "dloss", dloss, DType::f32);
   require_rank("cross_entropy_backward", "dloss", dloss, 0);
-  return record_op(OpKind::cross_entropy_backward, {logits, labels, dloss}, logits.shape(), DType::f32, attrs);
+  return record_op(OpKind::cross_entropy_backward, {logits, labels, dloss}, logits.shape(), logits.dtype(), attrs);
 }
 
 void backward_cross_entropy(BackwardContext& ctx) {
