@@ -37,9 +37,11 @@ for stage in "${stages[@]}"; do
       run_stage ctest ctest --test-dir "$build" -j 4 --output-on-failure --timeout 600
       ;;
     sanitize)
-      # memcheck and racecheck over the cross-backend op cases and the CUDA backend tests.
+      # memcheck and racecheck over the cross-backend op cases and the CUDA backend tests (less the
+      # allocator case, whose deliberate out-of-memory request memcheck reports as an API error).
       tests=$build/tests/hanvit_tests
-      run_stage memcheck compute-sanitizer --tool memcheck --error-exitcode 1 "$tests" "ops/*,cuda/*"
+      run_stage memcheck compute-sanitizer --tool memcheck --error-exitcode 1 "$tests" \
+        "ops/*,cuda/*,~cuda/allocator caches freed blocks and tracks the peak"
       run_stage racecheck compute-sanitizer --tool racecheck --error-exitcode 1 "$tests" "ops/*"
       ;;
     bench)

@@ -181,7 +181,8 @@ int main(int argc, char** argv) {
   std::printf("attention bf16 on %s, H=%lld, B*H*T=%lld, median of %d cudaEvent-timed runs\n", prop.name,
               static_cast<long long>(kHeads), static_cast<long long>(kTokens), options.reps);
   std::printf("FLOPs: forward 4*B*H*T*T*D (halved when causal), backward 2.5x forward, forward+backward 3.5x\n");
-  std::printf("ours: the backward first recomputes a forward pass for its row statistics (the op gets no forward state)\n");
+  std::printf(
+      "ours: the backward first recomputes a forward pass for its row statistics (the op gets no forward state)\n");
   if (have_torch)
     std::printf("reference: %s, scaled_dot_product_attention; ratio = torch time / ours (> 1: ours is faster)\n",
                 about.c_str());
@@ -216,8 +217,8 @@ int main(int argc, char** argv) {
           hanvit::cuda::attention_backward(hanvit::DType::bf16, shape, q, k, v, nullptr, dout, causal, scale, dq,
                                            dq + n, dq + 2 * n, scratch, nullptr);
         });
-        const double fwd_flops = 4.0 * static_cast<double>(b * kHeads * d) * static_cast<double>(t * t) *
-                                 (causal ? 0.5 : 1.0);
+        const double fwd_flops =
+            4.0 * static_cast<double>(b * kHeads * d) * static_cast<double>(t * t) * (causal ? 0.5 : 1.0);
         const double fwdbwd_flops = 3.5 * fwd_flops;
         auto tflops = [](double flops, double ms) { return flops / (ms * 1e9); };
         char torch_fwd[32] = "-", torch_fwd_tf[32] = "-", ratio_fwd[32] = "-";

@@ -20,8 +20,7 @@ namespace {
 
 template <typename T, int kD, int kWarps, int kBlockM>
 constexpr size_t dkdv_tc_shared_bytes() {
-  return static_cast<size_t>(2 * 16 * kWarps + 4 * kBlockM) * kTileStride<kD> * sizeof(T) +
-         4 * kBlockM * sizeof(float);
+  return static_cast<size_t>(2 * 16 * kWarps + 4 * kBlockM) * kTileStride<kD> * sizeof(T) + 4 * kBlockM * sizeof(float);
 }
 
 template <typename T, int kD, int kWarps, int kBlockM>
@@ -34,10 +33,10 @@ __global__ void __launch_bounds__(kWarps * 32) attention_backward_dkdv_tc(const 
   constexpr int kSTiles = kBlockM / 8;  // 8-query accumulator tiles of S^T, dP^T
 
   extern __shared__ __align__(16) unsigned char shared_raw[];
-  T* k_tile = reinterpret_cast<T*>(shared_raw);  // (kBlockN, kD)
-  T* v_tile = k_tile + kBlockN * kStride;        // (kBlockN, kD)
-  T* q_tiles = v_tile + kBlockN * kStride;       // 2 x (kBlockM, kD)
-  T* do_tiles = q_tiles + 2 * kBlockM * kStride;  // 2 x (kBlockM, kD)
+  T* k_tile = reinterpret_cast<T*>(shared_raw);                                   // (kBlockN, kD)
+  T* v_tile = k_tile + kBlockN * kStride;                                         // (kBlockN, kD)
+  T* q_tiles = v_tile + kBlockN * kStride;                                        // 2 x (kBlockM, kD)
+  T* do_tiles = q_tiles + 2 * kBlockM * kStride;                                  // 2 x (kBlockM, kD)
   float* lse_tiles = reinterpret_cast<float*>(do_tiles + 2 * kBlockM * kStride);  // 2 x (kBlockM)
   float* delta_tiles = lse_tiles + 2 * kBlockM;                                   // 2 x (kBlockM)
 
@@ -133,8 +132,8 @@ __global__ void __launch_bounds__(kWarps * 32) attention_backward_dkdv_tc(const 
 #pragma unroll
       for (int np = 0; np < kSTiles / 2; ++np) {
         uint32_t bf[4];
-        ldmatrix_x4(bf, shared_address(q_tile + (np * 16 + lane % 8 + lane / 16 * 8) * kStride + kk * 16 +
-                                       (lane / 8) % 2 * 8));
+        ldmatrix_x4(
+            bf, shared_address(q_tile + (np * 16 + lane % 8 + lane / 16 * 8) * kStride + kk * 16 + (lane / 8) % 2 * 8));
         mma_16816<T>(st[2 * np], a, bf[0], bf[1]);
         mma_16816<T>(st[2 * np + 1], a, bf[2], bf[3]);
       }
@@ -159,7 +158,7 @@ __global__ void __launch_bounds__(kWarps * 32) attention_backward_dkdv_tc(const 
         }
       }
 
-    // dV += P^T dO
+      // dV += P^T dO
 #pragma unroll
     for (int kk = 0; kk < kBlockM / 16; ++kk) {
       uint32_t a[4];
@@ -204,7 +203,7 @@ __global__ void __launch_bounds__(kWarps * 32) attention_backward_dkdv_tc(const 
         for (int half = 0; half < 2; ++half) st[nt][2 * half + e] *= dpt[nt][2 * half + e] - row_delta;
       }
 
-    // dK += dS^T Q (times scale at the end)
+      // dK += dS^T Q (times scale at the end)
 #pragma unroll
     for (int kk = 0; kk < kBlockM / 16; ++kk) {
       uint32_t a[4];
@@ -212,8 +211,8 @@ __global__ void __launch_bounds__(kWarps * 32) attention_backward_dkdv_tc(const 
 #pragma unroll
       for (int dp = 0; dp < kD / 16; ++dp) {
         uint32_t bf[4];
-        ldmatrix_x4_trans(bf, shared_address(q_tile + (kk * 16 + lane % 8 + (lane / 8) % 2 * 8) * kStride + dp * 16 +
-                                             lane / 16 * 8));
+        ldmatrix_x4_trans(
+            bf, shared_address(q_tile + (kk * 16 + lane % 8 + (lane / 8) % 2 * 8) * kStride + dp * 16 + lane / 16 * 8));
         mma_16816<T>(dk[2 * dp], a, bf[0], bf[1]);
         mma_16816<T>(dk[2 * dp + 1], a, bf[2], bf[3]);
       }
@@ -402,8 +401,8 @@ __global__ void __launch_bounds__(128) attention_backward_dq_tc(const AttentionP
 #pragma unroll
       for (int dt = 0; dt < kD / 16; ++dt) {
         uint32_t kf[4];
-        ldmatrix_x4_trans(kf, shared_address(k_tile + (kk * 16 + lane % 8 + (lane / 8) % 2 * 8) * kStride + dt * 16 +
-                                             lane / 16 * 8));
+        ldmatrix_x4_trans(
+            kf, shared_address(k_tile + (kk * 16 + lane % 8 + (lane / 8) % 2 * 8) * kStride + dt * 16 + lane / 16 * 8));
         mma_16816<T>(dq[2 * dt], a, kf[0], kf[1]);
         mma_16816<T>(dq[2 * dt + 1], a, kf[2], kf[3]);
       }
@@ -444,14 +443,14 @@ template <typename T, int kWidth>
 __global__ void __launch_bounds__(kSimtThreads) attention_backward_dkdv_simt(const AttentionParams p) {
   constexpr int kCols = kWidth / 8, kStride = kWidth + 1, kPStride = kSimtBlock + 1;
   extern __shared__ float shared_f32[];
-  float* k_tile = shared_f32;                        // (32 keys, kWidth)
-  float* v_tile = k_tile + kSimtBlock * kStride;     // (32 keys, kWidth)
-  float* q_tile = v_tile + kSimtBlock * kStride;     // (32 queries, kWidth)
-  float* do_tile = q_tile + kSimtBlock * kStride;    // (32 queries, kWidth)
-  float* p_tile = do_tile + kSimtBlock * kStride;    // (32 keys, 32 queries): P^T
-  float* ds_tile = p_tile + kSimtBlock * kPStride;   // (32 keys, 32 queries): dS^T
-  float* lse = ds_tile + kSimtBlock * kPStride;      // (32 queries)
-  float* delta = lse + kSimtBlock;                   // (32 queries)
+  float* k_tile = shared_f32;                       // (32 keys, kWidth)
+  float* v_tile = k_tile + kSimtBlock * kStride;    // (32 keys, kWidth)
+  float* q_tile = v_tile + kSimtBlock * kStride;    // (32 queries, kWidth)
+  float* do_tile = q_tile + kSimtBlock * kStride;   // (32 queries, kWidth)
+  float* p_tile = do_tile + kSimtBlock * kStride;   // (32 keys, 32 queries): P^T
+  float* ds_tile = p_tile + kSimtBlock * kPStride;  // (32 keys, 32 queries): dS^T
+  float* lse = ds_tile + kSimtBlock * kPStride;     // (32 queries)
+  float* delta = lse + kSimtBlock;                  // (32 queries)
 
   const int ty = static_cast<int>(threadIdx.x) / 8, tx = static_cast<int>(threadIdx.x) % 8;
   const int kv_bh = static_cast<int>(blockIdx.x);
@@ -574,8 +573,8 @@ __global__ void __launch_bounds__(kSimtThreads) attention_backward_dq_simt(const
 
   load_tile_f32<kSimtBlock, kSimtThreads>(q_tile, kWidth, static_cast<const T*>(p.q) + q_row0 * p.head_dim, rows,
                                           p.head_dim);
-  load_tile_f32<kSimtBlock, kSimtThreads>(do_tile, kWidth, static_cast<const T*>(p.dout) + q_row0 * p.value_dim,
-                                          rows, p.value_dim);
+  load_tile_f32<kSimtBlock, kSimtThreads>(do_tile, kWidth, static_cast<const T*>(p.dout) + q_row0 * p.value_dim, rows,
+                                          p.value_dim);
   float row_lse[2], row_delta[2];
 #pragma unroll
   for (int r = 0; r < 2; ++r) {
@@ -723,7 +722,8 @@ void attention_backward(DType dtype, const AttentionShape& shape, const void* q,
   const int64_t batch = shape.batch;
   if (batch * shape.kv_heads * shape.kv_len == 0) {
     // No keys (or no kv heads): every row sees nothing, so dq is zero; dk and dv are empty.
-    const size_t dq_bytes = static_cast<size_t>(batch * shape.q_heads * shape.q_len * shape.head_dim) * dtype_size(dtype);
+    const size_t dq_bytes =
+        static_cast<size_t>(batch * shape.q_heads * shape.q_len * shape.head_dim) * dtype_size(dtype);
     if (dq_bytes > 0) HANVIT_CUDA_CHECK(cudaMemsetAsync(dq, 0, dq_bytes, stream));
     return;
   }

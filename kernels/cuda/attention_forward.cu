@@ -29,7 +29,7 @@ __global__ void __launch_bounds__(kWarps * 32) attention_forward_tc(const Attent
   constexpr int kThreads = kWarps * 32;
   constexpr int kBlockM = 16 * kMT * kWarps;
   constexpr int kStride = kTileStride<kD>;
-  constexpr int kKSteps = kD / 16;     // 16-wide steps over the head dim
+  constexpr int kKSteps = kD / 16;      // 16-wide steps over the head dim
   constexpr int kSTiles = kBlockN / 8;  // 8-key accumulator tiles of S
   constexpr int kOTiles = kD / 8;       // 8-column accumulator tiles of O
   constexpr bool kQInRegisters = kMT * kD <= 128;
@@ -48,14 +48,15 @@ __global__ void __launch_bounds__(kWarps * 32) attention_forward_tc(const Attent
   const int m0 = static_cast<int>(gridDim.y - 1 - blockIdx.y) * kBlockM;  // the longest causal blocks first
   const int rows = min(kBlockM, p.q_len - m0);
   const T* q = static_cast<const T*>(p.q) + (static_cast<int64_t>(bh) * p.q_len + m0) * p.head_dim;
-  const T* k = static_cast<const T*>(p.k) + kv_head * p.kv_len * p.head_dim;
-  const T* v = static_cast<const T*>(p.v) + kv_head * p.kv_len * p.value_dim;
-  const uint8_t* mask = p.key_mask ? p.key_mask + static_cast<int64_t>(b) * p.kv_len : nullptr;
+  // K, V and mask pointers are formed where used: fewer registers live across the loop (no spills at kD = 128).
+  const int64_t kv_row0 = kv_head * p.kv_len;  // first key row of this kv head
   const int key_end = p.causal ? max(0, min(p.kv_len, m0 + rows + p.causal_shift)) : p.kv_len;
   const int tiles = (key_end + kBlockN - 1) / kBlockN;
 
   load_tile<kBlockM, kD, kThreads>(q_tile, q, rows, p.head_dim, p.vec_qk);
-  if (tiles > 0) load_tile<kBlockN, kD, kThreads>(k_tile, k, min(kBlockN, p.kv_len), p.head_dim, p.vec_qk);
+  if (tiles > 0)
+    load_tile<kBlockN, kD, kThreads>(k_tile, static_cast<const T*>(p.k) + kv_row0 * p.head_dim, min(kBlockN, p.kv_len),
+                                     p.head_dim, p.vec_qk);
   cp_async_commit();
 
   const int warp_row = warp * 16 * kMT;
@@ -87,8 +88,8 @@ __global__ void __launch_bounds__(kWarps * 32) attention_forward_tc(const Attent
           ldmatrix_x4(q_frag[kQInRegisters ? mt : 0][kQInRegisters ? kk : 0],
                       shared_address(q_tile + (warp_row + mt * 16 + lane % 16) * kStride + kk * 16 + lane / 16 * 8));
     }
-    load_tile<kBlockN, kD, kThreads>(v_tile, v + static_cast<int64_t>(j0) * p.value_dim, min(kBlockN, p.kv_len - j0),
-                                     p.value_dim, p.vec_v);
+    load_tile<kBlockN, kD, kThreads>(v_tile, static_cast<const T*>(p.v) + (kv_row0 + j0) * p.value_dim,
+                                     min(kBlockN, p.kv_len - j0), p.value_dim, p.vec_v);
     cp_async_commit();
 
     // S = Q K^T
@@ -115,8 +116,8 @@ __global__ void __launch_bounds__(kWarps * 32) attention_forward_tc(const Attent
 #pragma unroll
       for (int np = 0; np < kSTiles / 2; ++np) {
         uint32_t kf[4];
-        ldmatrix_x4(kf, shared_address(k_tile + (np * 16 + lane % 8 + lane / 16 * 8) * kStride + kk * 16 +
-                                       (lane / 8) % 2 * 8));
+        ldmatrix_x4(
+            kf, shared_address(k_tile + (np * 16 + lane % 8 + lane / 16 * 8) * kStride + kk * 16 + (lane / 8) % 2 * 8));
 #pragma unroll
         for (int mt = 0; mt < kMT; ++mt) {
           mma_16816<T>(s[mt][2 * np], a[mt], kf[0], kf[1]);
@@ -127,15 +128,16 @@ __global__ void __launch_bounds__(kWarps * 32) attention_forward_tc(const Attent
     cp_async_wait<0>();
     __syncthreads();  // V_n landed; every warp is done with K_n
     if (n + 1 < tiles)
-      load_tile<kBlockN, kD, kThreads>(k_tile, k + static_cast<int64_t>(j0 + kBlockN) * p.head_dim,
+      load_tile<kBlockN, kD, kThreads>(k_tile, static_cast<const T*>(p.k) + (kv_row0 + j0 + kBlockN) * p.head_dim,
                                        min(kBlockN, p.kv_len - j0 - kBlockN), p.head_dim, p.vec_qk);
     cp_async_commit();
 
     // Masking (only on tiles that need it) and the online softmax, in the log2 domain.
     const bool need_mask =
-        mask != nullptr || j0 + kBlockN > p.kv_len || (p.causal && j0 + kBlockN - 1 > m0 + p.causal_shift);
+        p.key_mask != nullptr || j0 + kBlockN > p.kv_len || (p.causal && j0 + kBlockN - 1 > m0 + p.causal_shift);
     uint32_t key_ok = 0;  // bit 2 * nt + e: key j0 + 8 * nt + 2 * t + e exists and is not masked out
     if (need_mask) {
+      const uint8_t* mask = p.key_mask ? p.key_mask + static_cast<int64_t>(b) * p.kv_len : nullptr;
 #pragma unroll
       for (int nt = 0; nt < kSTiles; ++nt)
 #pragma unroll
@@ -185,7 +187,7 @@ __global__ void __launch_bounds__(kWarps * 32) attention_forward_tc(const Attent
         }
       }
 
-    // O += P V
+      // O += P V
 #pragma unroll
     for (int kk = 0; kk < kBlockN / 16; ++kk) {
       uint32_t a[kMT][4];
@@ -194,8 +196,8 @@ __global__ void __launch_bounds__(kWarps * 32) attention_forward_tc(const Attent
 #pragma unroll
       for (int dp = 0; dp < kD / 16; ++dp) {
         uint32_t vf[4];
-        ldmatrix_x4_trans(vf, shared_address(v_tile + (kk * 16 + lane % 8 + (lane / 8) % 2 * 8) * kStride + dp * 16 +
-                                             lane / 16 * 8));
+        ldmatrix_x4_trans(
+            vf, shared_address(v_tile + (kk * 16 + lane % 8 + (lane / 8) % 2 * 8) * kStride + dp * 16 + lane / 16 * 8));
 #pragma unroll
         for (int mt = 0; mt < kMT; ++mt) {
           mma_16816<T>(o[mt][2 * dp], a[mt], vf[0], vf[1]);
@@ -273,10 +275,10 @@ template <typename T, int kWidth>
 __global__ void __launch_bounds__(kSimtThreads) attention_forward_simt(const AttentionParams p, bool row_stats) {
   constexpr int kCols = kWidth / 8, kStride = kWidth + 1, kPStride = kSimtKeys + 1;
   extern __shared__ float shared_f32[];
-  float* q_tile = shared_f32;                         // (32, kWidth)
-  float* k_tile = q_tile + kSimtRows * kStride;       // (32, kWidth)
-  float* v_tile = k_tile + kSimtKeys * kStride;       // (32, kWidth)
-  float* p_tile = v_tile + kSimtKeys * kStride;       // (32 rows, 32 keys)
+  float* q_tile = shared_f32;                    // (32, kWidth)
+  float* k_tile = q_tile + kSimtRows * kStride;  // (32, kWidth)
+  float* v_tile = k_tile + kSimtKeys * kStride;  // (32, kWidth)
+  float* p_tile = v_tile + kSimtKeys * kStride;  // (32 rows, 32 keys)
 
   const int ty = static_cast<int>(threadIdx.x) / 8, tx = static_cast<int>(threadIdx.x) % 8;
   const int bh = static_cast<int>(blockIdx.x);
@@ -297,8 +299,7 @@ __global__ void __launch_bounds__(kSimtThreads) attention_forward_simt(const Att
   for (int j0 = 0; j0 < key_end; j0 += kSimtKeys) {
     const int keys = min(kSimtKeys, p.kv_len - j0);
     __syncthreads();  // the previous tiles are used up
-    load_tile_f32<kSimtKeys, kSimtThreads>(k_tile, kWidth, k + static_cast<int64_t>(j0) * p.head_dim, keys,
-                                           p.head_dim);
+    load_tile_f32<kSimtKeys, kSimtThreads>(k_tile, kWidth, k + static_cast<int64_t>(j0) * p.head_dim, keys, p.head_dim);
     load_tile_f32<kSimtKeys, kSimtThreads>(v_tile, kWidth, v + static_cast<int64_t>(j0) * p.value_dim, keys,
                                            p.value_dim);
     __syncthreads();
@@ -429,7 +430,7 @@ void launch_forward(const AttentionParams& p, int64_t batch, bool row_stats, cud
     else if (attention_padded_dim(p) == 64)
       launch_forward_tc<T, 64, 2, 64, 4>(p, batch, row_stats, stream);
     else
-      launch_forward_tc<T, 128, 2, 16, 4>(p, batch, row_stats, stream);
+      launch_forward_tc<T, 128, 2, 32, 4>(p, batch, row_stats, stream);
   }
 }
 

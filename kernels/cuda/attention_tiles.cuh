@@ -16,26 +16,26 @@ namespace hanvit::cuda {
 // Everything a kernel needs, by value. Row logsumexps are kept in the log2 domain: lse2 = log2(sum_j 2^x_j) with
 // x_j = (q . k_j) * scale * log2(e); a row that sees no key has lse2 = +inf, so 2^(x - lse2) = 0 for it.
 struct AttentionParams {
-  const void* q;             // (B, Hq, Tq, D)
-  const void* k;             // (B, Hk, Tk, D)
-  const void* v;             // (B, Hk, Tk, Dv)
-  const uint8_t* key_mask;   // (B, Tk) or null
-  const void* dout;          // (B, Hq, Tq, Dv), backward only
-  void* out;                 // (B, Hq, Tq, Dv), forward only
-  float* lse2;               // (B, Hq, Tq), row statistics of the backward
-  float* delta;              // (B, Hq, Tq): rowsum(dout * out)
-  void* dq;                  // (B, Hq, Tq, D)
-  void* dk;                  // (B, Hk, Tk, D)
-  void* dv;                  // (B, Hk, Tk, Dv)
+  const void* q;                 // (B, Hq, Tq, D)
+  const void* k;                 // (B, Hk, Tk, D)
+  const void* v;                 // (B, Hk, Tk, Dv)
+  const uint8_t* key_mask;       // (B, Tk) or null
+  const void* dout;              // (B, Hq, Tq, Dv), backward only
+  void* out;                     // (B, Hq, Tq, Dv), forward only
+  float* lse2;                   // (B, Hq, Tq), row statistics of the backward
+  float* delta;                  // (B, Hq, Tq): rowsum(dout * out)
+  void* dq;                      // (B, Hq, Tq, D)
+  void* dk;                      // (B, Hk, Tk, D)
+  void* dv;                      // (B, Hk, Tk, Dv)
   int q_heads, kv_heads, group;  // group = q_heads / kv_heads
   int q_len, kv_len;
   int head_dim, value_dim;
   int causal_shift;  // Tk - Tq: query i sees key j iff j <= i + causal_shift (when causal)
   bool causal;
-  float scale;       // on the scores q . k
-  float scale_log2;  // scale * log2(e)
-  bool vec_qk;       // q and k rows can be read in 16-byte chunks
-  bool vec_v;        // v and dout rows can be read in 16-byte chunks
+  float scale;                                   // on the scores q . k
+  float scale_log2;                              // scale * log2(e)
+  bool vec_qk;                                   // q and k rows can be read in 16-byte chunks
+  bool vec_v;                                    // v and dout rows can be read in 16-byte chunks
   bool pairs_out, pairs_dq, pairs_dk, pairs_dv;  // 4-byte aligned element pairs can be stored at once
 };
 
@@ -53,9 +53,7 @@ void launch_attention_row_stats(DType dtype, const AttentionParams& params, int6
 
 // Whether bf16/f16 with these head dims run on the tensor-core kernels, and their padded head dim (64 or 128).
 inline bool attention_fits_tensor_cores(const AttentionParams& p) { return p.head_dim <= 128 && p.value_dim <= 128; }
-inline int attention_padded_dim(const AttentionParams& p) {
-  return (p.head_dim > 64 || p.value_dim > 64) ? 128 : 64;
-}
+inline int attention_padded_dim(const AttentionParams& p) { return (p.head_dim > 64 || p.value_dim > 64) ? 128 : 64; }
 // SIMT kernels keep (8 * columns) accumulators per row slice: the smallest of 32, 64, 128, 256 that holds D and Dv.
 inline int attention_simt_width(const AttentionParams& p) {
   const int dim = p.head_dim > p.value_dim ? p.head_dim : p.value_dim;
@@ -66,7 +64,8 @@ inline int attention_simt_width(const AttentionParams& p) {
 template <typename Kernel>
 void allow_shared_memory(Kernel kernel, size_t bytes) {
   if (bytes > 48 * 1024)
-    HANVIT_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(bytes)));
+    HANVIT_CUDA_CHECK(
+        cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(bytes)));
 }
 
 // ---- PTX wrappers (sm_80+) ----
@@ -182,14 +181,15 @@ __device__ __forceinline__ void load_tile(T* tile, const T* src, int rows, int c
       if (kRows * kChunks % kThreads == 0 || idx < kRows * kChunks) {
         const int r = idx / kChunks, c = (idx % kChunks) * 8;
         const bool valid = r < rows && c < cols;
-        cp_async_16(shared_address(tile + r * kTileStride<kD> + c), valid ? src + static_cast<int64_t>(r) * cols + c : src,
-                    valid);
+        cp_async_16(shared_address(tile + r * kTileStride<kD> + c),
+                    valid ? src + static_cast<int64_t>(r) * cols + c : src, valid);
       }
     }
   } else {
     for (int idx = static_cast<int>(threadIdx.x); idx < kRows * kD; idx += kThreads) {
       const int r = idx / kD, c = idx % kD;
-      tile[r * kTileStride<kD> + c] = (r < rows && c < cols) ? src[static_cast<int64_t>(r) * cols + c] : from_f32<T>(0.f);
+      tile[r * kTileStride<kD> + c] =
+          (r < rows && c < cols) ? src[static_cast<int64_t>(r) * cols + c] : from_f32<T>(0.f);
     }
   }
 }

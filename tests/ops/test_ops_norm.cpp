@@ -117,11 +117,11 @@ TEST_CASE("ops/norm gradients with weight and bias not trained") {
 
 TEST_CASE("ops/norm layer_norm of a row far from zero keeps its variance") {
   // x + 1000 in f32, as the op sees it: float statistics, or x - mean with the mean rounded to
-  // f32, would be off by about 1e-4 here.
+  // f32, would be off by about 1e-4 here. f32 only: bf16 holds x + 1000 to the nearest 4.
   check_op({"layer_norm(x + 1000)", {{"x", {5, 130}}, {"weight", {130}}, {"bias", {130}}},
             [](auto& v) { return layer_norm(add_scalar(v[0], 1000.0), v[1], v[2]); },
             [](const auto& r) { return ref_layer_norm(ref_add_scalar_f32(r[0], 1000.0), r[1], r[2], 1e-5); }, 1e-5,
-            2e-3, false});
+            2e-3, false, 1e-5, /*bf16=*/false});
 }
 
 TEST_CASE("ops/norm packed backward ops directly, threaded") {
