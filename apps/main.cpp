@@ -9,6 +9,9 @@ int main(int argc, char** argv) {
   CLI::App app{"hanvit: Korean multimodal models (ViT + Korean LLM + cross-attention) on CPU and GPU"};
   app.require_subcommand(1);
   hanvit::app::add_info_command(app);
+#ifdef HANVIT_WITH_DATA
+  CLI::App& data = hanvit::app::add_data_command(app);
+#endif
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
