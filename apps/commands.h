@@ -11,6 +11,10 @@ void add_info_command(CLI::App& app);
 #ifdef HANVIT_WITH_DATA
 // `hanvit data`, returned so that its subcommands can be added to it.
 CLI::App& add_data_command(CLI::App& app);
+void add_data_synth_command(CLI::App& data);  // `hanvit data synth`: the synthetic shapes dataset.
+void add_data_check_command(CLI::App& data);  // `hanvit data check`: read dataset files, report bad records.
+void add_tokenizer_command(CLI::App& app);  // `hanvit tokenizer`: train, encode, decode.
+void add_eval_command(CLI::App& app);  // `hanvit eval`: caption and VQA metrics.
 #endif
 
 }  // namespace hanvit::app

@@ -11,6 +11,10 @@ int main(int argc, char** argv) {
   hanvit::app::add_info_command(app);
 #ifdef HANVIT_WITH_DATA
   CLI::App& data = hanvit::app::add_data_command(app);
+  hanvit::app::add_data_synth_command(data);
+  hanvit::app::add_data_check_command(data);
+  hanvit::app::add_tokenizer_command(app);
+  hanvit::app::add_eval_command(app);
 #endif
   try {
     app.parse(argc, argv);

@@ -11,7 +11,7 @@ using namespace hanvit;
 namespace {
 
 // A chain deep enough that reuse matters: x -> tanh -> *2 -> +1 -> ... (16 steps).
-Var chain(Graph& g, Var x, int depth) {
+Var chain(Var x, int depth) {
   Var h = x;
   for (int i = 0; i < depth; ++i) h = add_scalar(mul_scalar(tanh(h), 2.0), 1.0);
   return h;
@@ -22,7 +22,7 @@ Var chain(Graph& g, Var x, int depth) {
 TEST_CASE("executor memory plan never overlaps live buffers and beats the naive sum") {
   Graph g;
   Var x = g.parameter("x", {64, 64});
-  Var y = chain(g, x, 16);
+  Var y = chain(x, 16);
   Var loss = sum_all(mul(y, y));
   Gradients grads = backward(loss);
   Executor exec(g, cpu_backend(), {loss, grads["x"]});

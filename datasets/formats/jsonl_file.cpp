@@ -9,8 +9,8 @@
 
 namespace hanvit::data {
 
-void read_jsonl(const std::filesystem::path& path, RecordLog& log,
-                const std::function<void(const JsonlRecord&)>& on_record) {
+void read_text_lines(const std::filesystem::path& path, RecordLog& log,
+                     const std::function<void(std::string& line, const std::string& where)>& on_line) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw std::runtime_error(path.string() + ": cannot open");
   std::string line;
@@ -24,14 +24,21 @@ void read_jsonl(const std::filesystem::path& path, RecordLog& log,
       log.skip(where, "invalid UTF-8 at byte " + std::to_string(*bad));
       continue;
     }
-    nlohmann::json value = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
-    if (value.is_discarded()) {
-      log.skip(where, "not valid JSON");
-      continue;
-    }
-    on_record(JsonlRecord{value, where});
+    on_line(line, where);
   }
   if (in.bad()) throw std::runtime_error(path.string() + ": read error");
+}
+
+void read_jsonl(const std::filesystem::path& path, RecordLog& log,
+                const std::function<void(const JsonlRecord&)>& on_record) {
+  read_text_lines(path, log, [&](std::string& line, const std::string& where) {
+    const nlohmann::json value = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (value.is_discarded()) {
+      log.skip(where, "not valid JSON");
+      return;
+    }
+    on_record(JsonlRecord{value, where});
+  });
 }
 
 nlohmann::json read_json_file(const std::filesystem::path& path) {

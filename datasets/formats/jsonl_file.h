@@ -18,6 +18,12 @@ struct JsonlRecord {
   const std::string& where;
 };
 
+// Calls on_line(line, where) for each non-blank line of a text file that is valid UTF-8 (a trailing
+// '\r' dropped; where = "<path>:<line>"); other lines go to log.skip. A file that cannot be opened
+// throws std::runtime_error naming it.
+void read_text_lines(const std::filesystem::path& path, RecordLog& log,
+                     const std::function<void(std::string& line, const std::string& where)>& on_line);
+
 // Calls on_record for each non-blank line that is valid UTF-8 and valid JSON; other lines go to
 // log.skip(where, reason) (which throws when the log is strict). on_record may itself call
 // log.skip for a record whose fields are wrong, or log.accept. A file that cannot be opened
