@@ -1,4 +1,5 @@
-// Image decoding: header check and pixel cap, cv::imdecode unchanged, then PIL-compatible conversion to 8-bit RGB.
+// Image decoding: header check and pixel cap, libjpeg for JPEG and cv::imdecode for the rest, then PIL-compatible
+// conversion to 8-bit RGB.
 #include "datasets/image/decode.h"
 
 #include <algorithm>
@@ -6,6 +7,7 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <optional>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <stdexcept>
@@ -13,6 +15,7 @@
 
 #include "datasets/image/exif_orientation.h"
 #include "datasets/image/image_header.h"
+#include "datasets/image/jpeg_decode.h"
 
 namespace hanvit::data {
 namespace {
@@ -41,7 +44,8 @@ cv::Mat to_8bit(const cv::Mat& image) {
   return out;
 }
 
-cv::Mat to_rgb(const cv::Mat& image, const std::string& name) {
+// `image` in OpenCV's channel order (BGR, BGRA) to RGB; `rgb_order` when it is RGB already.
+cv::Mat to_rgb(const cv::Mat& image, const std::string& name, bool rgb_order) {
   cv::Mat rgb;
   switch (image.channels()) {
     case 1:
@@ -54,6 +58,7 @@ cv::Mat to_rgb(const cv::Mat& image, const std::string& name) {
       break;
     }
     case 3:
+      if (rgb_order) return image;
       cv::cvtColor(image, rgb, cv::COLOR_BGR2RGB);
       break;
     case 4:
@@ -78,11 +83,20 @@ cv::Mat decode_image(std::span<const uint8_t> bytes, const std::string& name, co
     fail(name, "truncated JPEG data (no end-of-image marker)");
 
   cv::Mat decoded;
-  try {
-    const cv::Mat buffer(1, static_cast<int>(bytes.size()), CV_8U, const_cast<uint8_t*>(bytes.data()));
-    decoded = cv::imdecode(buffer, cv::IMREAD_UNCHANGED);
-  } catch (const cv::Exception& e) {
-    fail(name, std::string("corrupt ") + format + " data (" + e.err + ")");
+  bool rgb_order = false;  // libjpeg gives RGB, OpenCV BGR
+  if (header.format == ImageFormat::jpeg) {
+    if (std::optional<cv::Mat> jpeg = decode_jpeg(bytes, name)) {
+      decoded = std::move(*jpeg);
+      rgb_order = true;
+    }
+  }
+  if (!rgb_order) {  // not a JPEG, or a CMYK / YCCK one
+    try {
+      const cv::Mat buffer(1, static_cast<int>(bytes.size()), CV_8U, const_cast<uint8_t*>(bytes.data()));
+      decoded = cv::imdecode(buffer, cv::IMREAD_UNCHANGED);
+    } catch (const cv::Exception& e) {
+      fail(name, std::string("corrupt ") + format + " data (" + e.err + ")");
+    }
   }
   if (decoded.empty()) fail(name, std::string("corrupt or truncated ") + format + " data");
   if (decoded.cols != static_cast<int>(header.width) || decoded.rows != static_cast<int>(header.height))
@@ -94,7 +108,7 @@ cv::Mat decode_image(std::span<const uint8_t> bytes, const std::string& name, co
   else if (decoded.depth() != CV_8U)
     fail(name, std::string("unsupported ") + format + " sample type");
 
-  cv::Mat rgb = to_rgb(decoded, name);
+  cv::Mat rgb = to_rgb(decoded, name, rgb_order);
   if (options.apply_exif_orientation) rgb = apply_exif_orientation(rgb, read_exif_orientation(bytes, header.format));
   return rgb;
 }

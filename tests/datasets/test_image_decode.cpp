@@ -1,4 +1,5 @@
 // Image decoding: every bad-input kind gets a one-line error naming the input; PIL-style channel conversions.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
@@ -70,6 +71,12 @@ TEST_CASE("decode errors name the input: empty, unknown, corrupt, truncated, mis
   require_error({jpeg.begin(), jpeg.begin() + static_cast<long>(jpeg.size() / 2)}, "half.jpg",
                 "truncated JPEG data (no end-of-image marker)");
   require_error({jpeg.begin(), jpeg.begin() + 30}, "start.jpg", "truncated JPEG data before the frame header");
+  std::vector<uint8_t> bad_table = jpeg;  // a Huffman table whose 16 code counts sum past 256
+  const uint8_t kHuffmanTable[] = {0xFF, 0xC4};
+  const auto dht = std::search(bad_table.begin(), bad_table.end(), std::begin(kHuffmanTable), std::end(kHuffmanTable));
+  REQUIRE(dht != bad_table.end());
+  std::fill(dht + 5, dht + 21, 0x20);
+  require_error(bad_table, "table.jpg", "corrupt JPEG data (Bogus Huffman table definition)");
 
   const std::vector<uint8_t> webp = read_bytes(kDir + "lossy_250x190.webp");
   require_error({webp.begin(), webp.begin() + static_cast<long>(webp.size() / 2)}, "half.webp",
