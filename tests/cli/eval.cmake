@@ -38,24 +38,30 @@ add_test(NAME cli/eval-missing-ref-status COMMAND sh -c
 set_tests_properties(cli/eval-missing-ref-status PROPERTIES PASS_REGULAR_EXPRESSION "^exit=1\n$")
 
 # A prediction file with a malformed line appended: skipped and counted, or the error under --strict.
-set(_eval_bad "mkdir -p ${_eval_tmp} && cp ${_eval_data}/caption_pred.jsonl ${_eval_tmp}/bad_pred.jsonl && printf '{\"image\": 1,\\n' >> ${_eval_tmp}/bad_pred.jsonl && ${_eval} --pred ${_eval_tmp}/bad_pred.jsonl --ref ${_eval_data}/caption_ref.jsonl --json")
-add_test(NAME cli/eval-malformed-line COMMAND sh -c "${_eval_bad} 2>&1; echo exit=$?")
+# Each test writes its own copy (CTest runs them in parallel): @NAME@ is the test's file name.
+set(_eval_bad "mkdir -p ${_eval_tmp} && cp ${_eval_data}/caption_pred.jsonl ${_eval_tmp}/@NAME@.jsonl && printf '{\"image\": 1,\\n' >> ${_eval_tmp}/@NAME@.jsonl && ${_eval} --pred ${_eval_tmp}/@NAME@.jsonl --ref ${_eval_data}/caption_ref.jsonl --json")
+string(REPLACE "@NAME@" "bad_pred" _eval_bad_lenient "${_eval_bad}")
+string(REPLACE "@NAME@" "bad_pred_strict" _eval_bad_strict "${_eval_bad}")
+string(REPLACE "@NAME@" "bad_pred_status" _eval_bad_status "${_eval_bad}")
+add_test(NAME cli/eval-malformed-line COMMAND sh -c "${_eval_bad_lenient} 2>&1; echo exit=$?")
 set_tests_properties(cli/eval-malformed-line PROPERTIES PASS_REGULAR_EXPRESSION
   "^hanvit eval: skipped [^\n]*/bad_pred.jsonl:31: not valid JSON\nhanvit eval: predictions [^\n]*/bad_pred.jsonl: 31 records read, 1 skipped, first: [^\n]*\nhanvit eval: references [^\n]*\n\\{\"bleu4\":64\\.757[^\n]*\"count\":30,[^\n]*\\}\nexit=0\n$")
-add_test(NAME cli/eval-malformed-line-strict COMMAND sh -c "${_eval_bad} --strict 2>&1 | grep -v '^hanvit eval:'; echo exit=$?")
+add_test(NAME cli/eval-malformed-line-strict COMMAND sh -c "${_eval_bad_strict} --strict 2>&1 | grep -v '^hanvit eval:'; echo exit=$?")
 set_tests_properties(cli/eval-malformed-line-strict PROPERTIES PASS_REGULAR_EXPRESSION
-  "^hanvit: error: [^\n]*/bad_pred.jsonl:31: not valid JSON\nexit=0\n$")
-add_test(NAME cli/eval-malformed-line-strict-status COMMAND sh -c "${_eval_bad} --strict >/dev/null 2>&1; echo exit=$?")
+  "^hanvit: error: [^\n]*/bad_pred_strict.jsonl:31: not valid JSON\nexit=0\n$")
+add_test(NAME cli/eval-malformed-line-strict-status COMMAND sh -c "${_eval_bad_status} --strict >/dev/null 2>&1; echo exit=$?")
 set_tests_properties(cli/eval-malformed-line-strict-status PROPERTIES PASS_REGULAR_EXPRESSION "^exit=1\n$")
 
 # Predictions for half the VQA questions: the other references are reported and counted, an error under --strict.
-set(_eval_half "mkdir -p ${_eval_tmp} && head -n 15 ${_eval_data}/vqa_pred.jsonl > ${_eval_tmp}/half_pred.jsonl && ${_eval} --pred ${_eval_tmp}/half_pred.jsonl --ref ${_eval_data}/vqa_ref.jsonl --json")
-add_test(NAME cli/eval-unmatched COMMAND sh -c "${_eval_half} 2>&1; echo exit=$?")
+set(_eval_half "mkdir -p ${_eval_tmp} && head -n 15 ${_eval_data}/vqa_pred.jsonl > ${_eval_tmp}/@NAME@.jsonl && ${_eval} --pred ${_eval_tmp}/@NAME@.jsonl --ref ${_eval_data}/vqa_ref.jsonl --json")
+string(REPLACE "@NAME@" "half_pred" _eval_half_lenient "${_eval_half}")
+string(REPLACE "@NAME@" "half_pred_strict" _eval_half_strict "${_eval_half}")
+add_test(NAME cli/eval-unmatched COMMAND sh -c "${_eval_half_lenient} 2>&1; echo exit=$?")
 set_tests_properties(cli/eval-unmatched PROPERTIES PASS_REGULAR_EXPRESSION
   "hanvit eval: [^\n]*/vqa_ref.jsonl:16: no prediction for image 'images/0016.png', question 'What sport is this\\?' in [^\n]*/half_pred.jsonl\n(hanvit eval: [^\n]*\n)+hanvit eval: 15 references without a prediction not scored\n\\{\"count\":15,[^\n]*\"unmatched_references\":15,[^\n]*\\}\nexit=0\n$")
-add_test(NAME cli/eval-unmatched-strict COMMAND sh -c "${_eval_half} --strict 2>&1 | grep -v '^hanvit eval:'; echo exit=$?")
+add_test(NAME cli/eval-unmatched-strict COMMAND sh -c "${_eval_half_strict} --strict 2>&1 | grep -v '^hanvit eval:'; echo exit=$?")
 set_tests_properties(cli/eval-unmatched-strict PROPERTIES PASS_REGULAR_EXPRESSION
-  "^hanvit: error: [^\n]*/vqa_ref.jsonl:16: no prediction for image 'images/0016.png', question 'What sport is this\\?' in [^\n]*/half_pred.jsonl\nexit=0\n$")
+  "^hanvit: error: [^\n]*/vqa_ref.jsonl:16: no prediction for image 'images/0016.png', question 'What sport is this\\?' in [^\n]*/half_pred_strict.jsonl\nexit=0\n$")
 
 add_test(NAME cli/eval-char-on-vqa COMMAND sh -c
   "${_eval} --pred ${_eval_data}/vqa_pred.jsonl --ref ${_eval_data}/vqa_ref.jsonl --char 2>&1 | grep -v '^hanvit eval:'; echo exit=$?")
