@@ -28,6 +28,19 @@ std::vector<std::string> require_text_list(const nlohmann::json& value, std::str
   return texts;
 }
 
+std::vector<std::string> require_answer_list(const nlohmann::json& value, std::string_view name) {
+  if (!value.is_array()) throw BadRecord("'" + std::string(name) + "' is not an array");
+  if (value.empty()) throw BadRecord("'" + std::string(name) + "' is empty");
+  std::vector<std::string> answers;
+  for (size_t i = 0; i < value.size(); ++i) {
+    const std::string item_name = std::string(name) + "[" + std::to_string(i) + "]";
+    const nlohmann::json& item = value[i];
+    answers.push_back(item.is_object() ? require_text(require_field(item, "answer"), item_name + ".answer")
+                                       : require_text(item, item_name));
+  }
+  return answers;
+}
+
 std::vector<std::string> require_text_or_list(const nlohmann::json& value, std::string_view name) {
   if (value.is_array()) return require_text_list(value, name);
   return {require_text(value, name)};

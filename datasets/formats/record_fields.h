@@ -22,6 +22,8 @@ const nlohmann::json& require_field(const nlohmann::json& record, std::string_vi
 std::string require_text(const nlohmann::json& value, std::string_view name);
 // A non-empty array of texts (each checked by require_text as "name[i]").
 std::vector<std::string> require_text_list(const nlohmann::json& value, std::string_view name);
+// A non-empty array of answers, each a text or a VQAv2 object {"answer": text} ("name[i]" in errors).
+std::vector<std::string> require_answer_list(const nlohmann::json& value, std::string_view name);
 // A string or a non-empty array of strings, as a list.
 std::vector<std::string> require_text_or_list(const nlohmann::json& value, std::string_view name);
 

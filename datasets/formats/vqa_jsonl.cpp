@@ -19,23 +19,6 @@ const std::string& majority_answer(const std::vector<std::string>& answers) {
   return answers[best];
 }
 
-namespace {
-
-std::vector<std::string> read_answers(const nlohmann::json& value) {
-  if (!value.is_array()) throw BadRecord("'answers' is not an array");
-  if (value.empty()) throw BadRecord("'answers' is empty");
-  std::vector<std::string> answers;
-  for (size_t i = 0; i < value.size(); ++i) {
-    const std::string name = "answers[" + std::to_string(i) + "]";
-    const nlohmann::json& item = value[i];
-    answers.push_back(item.is_object() ? require_text(require_field(item, "answer"), name + ".answer")
-                                       : require_text(item, name));
-  }
-  return answers;
-}
-
-}  // namespace
-
 std::vector<Sample> read_vqa_jsonl(const std::filesystem::path& path, const FormatOptions& options, RecordLog& log) {
   const std::filesystem::path base = image_base(path, options.image_root);
   std::vector<Sample> samples;
@@ -46,7 +29,7 @@ std::vector<Sample> read_vqa_jsonl(const std::filesystem::path& path, const Form
       sample.kind = SampleKind::vqa;
       const std::string question = require_text(require_field(value, "question"), "question");
       std::string answer;
-      if (value.contains("answers")) sample.references = read_answers(value["answers"]);
+      if (value.contains("answers")) sample.references = require_answer_list(value["answers"], "answers");
       if (value.contains("answer") || sample.references.empty()) {
         answer = require_text(require_field(value, "answer"), "answer");
         if (sample.references.empty()) sample.references = {answer};

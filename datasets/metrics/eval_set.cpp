@@ -4,11 +4,13 @@
 #include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <stdexcept>
+#include <string_view>
 #include <utility>
 
 #include "datasets/formats/jsonl_file.h"
-#include "datasets/metrics/metric_tokens.h"
+#include "datasets/formats/record_fields.h"
 
 namespace hanvit::data {
 namespace {
@@ -31,68 +33,33 @@ struct ReferenceEntry {
   bool matched = false;
 };
 
-bool is_blank(const std::string& text) { return trim_metric_space(text).empty(); }
-
-// The string field `name` of an object record, or nullopt after logging why the record is skipped.
-std::optional<std::string> string_field(const JsonlRecord& line, const char* name, RecordLog& log) {
-  const auto found = line.value.find(name);
-  if (found == line.value.end()) {
-    log.skip(line.where, std::string("missing field '") + name + "'");
-    return std::nullopt;
-  }
-  if (!found->is_string()) {
-    log.skip(line.where, std::string("field '") + name + "' is not a string");
-    return std::nullopt;
-  }
-  return found->get<std::string>();
+// A prediction's text: any string, blank included (a blank prediction scores zero, it is not skipped).
+std::string require_string(const json& record, std::string_view name) {
+  const json& value = require_field(record, name);
+  if (!value.is_string()) throw BadRecord("'" + std::string(name) + "' is not a string");
+  return value.get<std::string>();
 }
 
-// The texts of `single` (a string) or `plural` (a non-empty array of strings, or of objects with a
-// string "answer"), none blank; nullopt after logging why the record is skipped.
-std::optional<std::vector<std::string>> reference_texts(const JsonlRecord& line, const char* single, const char* plural,
-                                                        RecordLog& log) {
-  std::vector<std::string> texts;
-  if (line.value.contains(single)) {
-    const auto text = string_field(line, single, log);
-    if (!text) return std::nullopt;
-    texts.push_back(*text);
-  } else if (const auto list = line.value.find(plural); list != line.value.end()) {
-    if (!list->is_array() || list->empty()) {
-      log.skip(line.where, std::string("field '") + plural + "' is not a non-empty array");
-      return std::nullopt;
-    }
-    for (size_t i = 0; i < list->size(); ++i) {
-      const json& item = (*list)[i];
-      const json* text = item.is_object() && item.contains("answer") ? &item["answer"] : &item;
-      if (!text->is_string()) {
-        log.skip(line.where, std::string(plural) + "[" + std::to_string(i) + "] is not a string");
-        return std::nullopt;
-      }
-      texts.push_back(text->get<std::string>());
-    }
-  } else {
-    log.skip(line.where, std::string("missing field '") + single + "' or '" + plural + "'");
-    return std::nullopt;
-  }
-  for (size_t i = 0; i < texts.size(); ++i) {
-    if (is_blank(texts[i])) {
-      log.skip(line.where, std::string("blank ") +
-                               (texts.size() == 1 ? single : plural + std::string("[") + std::to_string(i) + "]"));
-      return std::nullopt;
-    }
-  }
-  return texts;
+// The reference texts of an object record (record_key has checked that): "caption" / "answer" as one
+// text, or "captions" / "answers" as a list.
+std::vector<std::string> reference_texts(const json& record, EvalTask task) {
+  const char* single = task == EvalTask::caption ? "caption" : "answer";
+  const char* plural = task == EvalTask::caption ? "captions" : "answers";
+  if (record.contains(single)) return {require_text(record[single], single)};
+  if (!record.contains(plural)) throw BadRecord(std::string("missing field '") + single + "' or '" + plural + "'");
+  return task == EvalTask::caption ? require_text_list(record[plural], plural)
+                                   : require_answer_list(record[plural], plural);
 }
 
-// Calls on_object for each JSON object line of `path`; other lines are skipped with a reason.
-void read_objects(const std::filesystem::path& path, RecordLog& log,
-                  const std::function<void(const JsonlRecord&)>& on_object) {
+// Calls on_record for each line of `path` that parses; a BadRecord it throws skips the line with its reason.
+void read_records(const std::filesystem::path& path, RecordLog& log,
+                  const std::function<void(const JsonlRecord&)>& on_record) {
   read_jsonl(path, log, [&](const JsonlRecord& record) {
-    if (!record.value.is_object()) {
-      log.skip(record.where, "not a JSON object");
-      return;
+    try {
+      on_record(record);
+    } catch (const BadRecord& e) {
+      log.skip(record.where, e.what());
     }
-    on_object(record);
   });
 }
 
@@ -100,19 +67,16 @@ void read_objects(const std::filesystem::path& path, RecordLog& log,
 EvalTask detect_task(const std::filesystem::path& predictions) {
   std::optional<EvalTask> task;
   RecordLog scratch;
-  read_objects(predictions, scratch, [&](const JsonlRecord& line) {
-    if (!task) task = line.value.contains("question") ? EvalTask::vqa : EvalTask::caption;
+  read_jsonl(predictions, scratch, [&](const JsonlRecord& line) {
+    if (!task && line.value.is_object()) task = line.value.contains("question") ? EvalTask::vqa : EvalTask::caption;
   });
   return task.value_or(EvalTask::caption);
 }
 
-std::optional<Key> record_key(const JsonlRecord& line, EvalTask task, RecordLog& log) {
-  const auto image = string_field(line, "image", log);
-  if (!image) return std::nullopt;
-  if (task == EvalTask::caption) return Key{*image, ""};
-  const auto question = string_field(line, "question", log);
-  if (!question) return std::nullopt;
-  return Key{*image, *question};
+Key record_key(const json& record, EvalTask task) {
+  std::string image = require_string(record, "image");
+  if (task == EvalTask::caption) return Key{std::move(image), ""};
+  return Key{std::move(image), require_string(record, "question")};
 }
 
 std::string describe(const Key& key, EvalTask task) {
@@ -136,43 +100,38 @@ EvalSet load_eval_set(const std::filesystem::path& predictions, const std::files
   EvalSet set;
   set.task = task ? *task : detect_task(predictions);
   const char* single = set.task == EvalTask::caption ? "caption" : "answer";
-  const char* plural = set.task == EvalTask::caption ? "captions" : "answers";
 
   std::map<Key, ReferenceEntry> by_key;
   std::vector<Key> reference_order;
-  read_objects(references, reference_log, [&](const JsonlRecord& line) {
-    const auto key = record_key(line, set.task, reference_log);
-    if (!key) return;
-    auto texts = reference_texts(line, single, plural, reference_log);
-    if (!texts) return;
-    auto [entry, inserted] = by_key.try_emplace(*key);
+  read_records(references, reference_log, [&](const JsonlRecord& line) {
+    const Key key = record_key(line.value, set.task);
+    std::vector<std::string> texts = reference_texts(line.value, set.task);
+    auto [entry, inserted] = by_key.try_emplace(key);
     if (!inserted && set.task == EvalTask::vqa) {
       reference_log.skip(
-          line.where, "repeated reference for " + describe(*key, set.task) + " (first at " + entry->second.where + ")");
+          line.where, "repeated reference for " + describe(key, set.task) + " (first at " + entry->second.where + ")");
       return;
     }
     if (inserted) {
       entry->second.where = line.where;
-      reference_order.push_back(*key);
+      reference_order.push_back(key);
     }
-    for (std::string& text : *texts) entry->second.texts.push_back(std::move(text));
+    for (std::string& text : texts) entry->second.texts.push_back(std::move(text));
     reference_log.accept();
   });
 
   std::vector<Prediction> predicted;
   std::map<Key, std::string> predicted_at;
-  read_objects(predictions, prediction_log, [&](const JsonlRecord& line) {
-    const auto key = record_key(line, set.task, prediction_log);
-    if (!key) return;
-    const auto text = string_field(line, single, prediction_log);
-    if (!text) return;
-    if (const auto [first, inserted] = predicted_at.try_emplace(*key, line.where); !inserted) {
+  read_records(predictions, prediction_log, [&](const JsonlRecord& line) {
+    const Key key = record_key(line.value, set.task);
+    std::string text = require_string(line.value, single);
+    if (const auto [first, inserted] = predicted_at.try_emplace(key, line.where); !inserted) {
       prediction_log.skip(line.where,
-                          "repeated prediction for " + describe(*key, set.task) + " (first at " + first->second + ")");
+                          "repeated prediction for " + describe(key, set.task) + " (first at " + first->second + ")");
       return;
     }
     prediction_log.accept();
-    predicted.push_back({*key, *text, line.where});
+    predicted.push_back({key, std::move(text), line.where});
   });
 
   for (Prediction& prediction : predicted) {

@@ -72,13 +72,13 @@ TEST_CASE("eval set: invalid UTF-8, bad fields and repeats are skipped with file
             pred.string() + ":2: invalid UTF-8 at byte 50", pred.string() + ":3: missing field 'answer'",
             pred.string() + ":4: repeated prediction for image 'a.png', question '몇 개?' (first at " + pred.string() +
                 ":1)",
-            pred.string() + ":5: not a JSON object"});
+            pred.string() + ":5: record is not a JSON object"});
   CHECK(reference_log.messages() ==
-        std::vector<std::string>{ref.string() + ":2: blank answers[1]",
+        std::vector<std::string>{ref.string() + ":2: 'answers[1]' is empty",
                                  ref.string() +
                                      ":3: repeated reference for image 'a.png', question '몇 개?' (first at " +
                                      ref.string() + ":1)",
-                                 ref.string() + ":4: field 'answers' is not a non-empty array"});
+                                 ref.string() + ":4: 'answers' is empty"});
   CHECK(eval_report(set, TokenMode::whitespace).at("vqa_accuracy") == Approx(100.0));
 
   RecordLog strict_predictions(true), references_again;
