@@ -1,4 +1,4 @@
-// `hanvit tokenizer`: train a SentencePiece tokenizer, and encode / decode with one for debugging.
+// `hanvit tokenizer`: train a SentencePiece tokenizer; encode / decode with one or a tokenizer.json, for debugging.
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -7,7 +7,7 @@
 
 #include "apps/commands.h"
 #include "datasets/formats/record_log.h"
-#include "language/tokenizer/sentencepiece_tokenizer.h"
+#include "language/tokenizer/load_tokenizer.h"
 #include "language/tokenizer/tokenizer_folder.h"
 #include "language/tokenizer/tokenizer_trainer.h"
 #include "language/tokenizer/training_text.h"
@@ -77,20 +77,19 @@ void add_encode(CLI::App& tokenizer) {
   };
   auto args = std::make_shared<Arguments>();
   CLI::App* encode = tokenizer.add_subcommand("encode", "Print the ids (or pieces) of a text");
-  encode->add_option("--model", args->model, "tokenizer.model or the folder holding it")->required();
+  encode->add_option("--model", args->model, "tokenizer.json, tokenizer.model, or the folder holding one")->required();
   encode->add_option("text", args->text, "UTF-8 text")->required();
   encode->add_flag("--pieces", args->pieces, "Print pieces instead of ids");
-  encode->add_flag("--parse-special", args->parse_special, "Encode <image> and role spellings as their special ids");
+  encode->add_flag("--parse-special", args->parse_special,
+                   "Encode special-token spellings (<image>, roles, tokenizer.json specials) as their ids");
   encode->callback([args] {
-    const language::SentencePieceTokenizer tokenizer(args->model);
+    const auto tokenizer = language::load_tokenizer(args->model);
     const auto specials = args->parse_special ? language::SpecialText::parse : language::SpecialText::literal;
-    if (args->pieces) {
-      print_joined(tokenizer.encode_pieces(args->text, specials));
-      return;
+    std::vector<std::string> items;
+    for (int32_t id : tokenizer->encode(args->text, specials)) {
+      items.push_back(args->pieces ? tokenizer->id_to_piece(id) : std::to_string(id));
     }
-    std::vector<std::string> ids;
-    for (int32_t id : tokenizer.encode(args->text, specials)) ids.push_back(std::to_string(id));
-    print_joined(ids);
+    print_joined(items);
   });
 }
 
@@ -102,13 +101,13 @@ void add_decode(CLI::App& tokenizer) {
   };
   auto args = std::make_shared<Arguments>();
   CLI::App* decode = tokenizer.add_subcommand("decode", "Print the text of token ids");
-  decode->add_option("--model", args->model, "tokenizer.model or the folder holding it")->required();
+  decode->add_option("--model", args->model, "tokenizer.json, tokenizer.model, or the folder holding one")->required();
   decode->add_option("ids", args->ids, "Token ids")->required();
   decode->add_flag("--keep-special", args->keep_special, "Write special tokens as their spellings");
   decode->callback([args] {
-    const language::SentencePieceTokenizer tokenizer(args->model);
+    const auto tokenizer = language::load_tokenizer(args->model);
     const auto specials = args->keep_special ? language::SpecialDecode::keep : language::SpecialDecode::skip;
-    std::printf("%s\n", tokenizer.decode(args->ids, specials).c_str());
+    std::printf("%s\n", tokenizer->decode(args->ids, specials).c_str());
   });
 }
 

@@ -1,7 +1,10 @@
 // parse_json_strict: UTF-8 pre-check, then nlohmann's parser with a callback that tracks depth and keys.
 #include "modules/io/json_strict.h"
 
+#include <filesystem>
+#include <fstream>
 #include <set>
+#include <sstream>
 #include <stdexcept>
 #include <vector>
 
@@ -48,6 +51,21 @@ nlohmann::json parse_json_strict(std::string_view text, const std::string& subje
   }
   if (!duplicate.empty()) fail("has duplicate key '" + duplicate + "'");
   return value;
+}
+
+nlohmann::json read_json_file_strict(const std::string& path, const std::string& subject, size_t max_bytes) {
+  std::error_code error;
+  if (!std::filesystem::is_regular_file(path, error)) throw std::invalid_argument(subject + " is missing (" + path + ")");
+  const uintmax_t size = std::filesystem::file_size(path, error);
+  if (error) throw std::invalid_argument(subject + " cannot be read: " + error.message());
+  if (size > max_bytes)
+    throw std::invalid_argument(subject + " is " + std::to_string(size) + " bytes, over the limit of " +
+                                std::to_string(max_bytes));
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::invalid_argument(subject + " cannot be opened");
+  std::stringstream text;
+  text << in.rdbuf();
+  return parse_json_strict(text.str(), subject);
 }
 
 }  // namespace hanvit

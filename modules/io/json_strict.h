@@ -16,4 +16,9 @@ constexpr int kMaxJsonDepth = 128;
 // parser would silently keep the last value).
 nlohmann::json parse_json_strict(std::string_view text, const std::string& subject);
 
+// Reads the file at `path` (at most `max_bytes`) and parses it with parse_json_strict. Throws
+// std::invalid_argument "<subject> <problem>" for a missing, unreadable, oversized or malformed file.
+nlohmann::json read_json_file_strict(const std::string& path, const std::string& subject,
+                                     size_t max_bytes = size_t{64} << 20);
+
 }  // namespace hanvit

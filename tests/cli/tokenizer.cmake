@@ -68,6 +68,14 @@ set_tests_properties(cli/tokenizer-encode-pieces PROPERTIES PASS_REGULAR_EXPRESS
 add_test(NAME cli/tokenizer-encode-parse-special
          COMMAND hanvit tokenizer encode --model ${tok_data}/fixture.model --pieces --parse-special "사진<image>")
 set_tests_properties(cli/tokenizer-encode-parse-special PROPERTIES PASS_REGULAR_EXPRESSION "^▁사진 <image>\n$")
+# A Hugging Face tokenizer.json folder (LLaMA-3 style byte-level BPE with added special tokens).
+add_test(NAME cli/tokenizer-encode-tokenizer-json
+         COMMAND hanvit tokenizer encode --model ${tok_data}/bpe_llama3 --parse-special "<|start_header_id|>빨간 원")
+set_tests_properties(cli/tokenizer-encode-tokenizer-json PROPERTIES PASS_REGULAR_EXPRESSION "^1051 364 344\n$")
+add_test(NAME cli/tokenizer-decode-tokenizer-json
+         COMMAND hanvit tokenizer decode --model ${tok_data}/bpe_llama3 --keep-special 1049 1051)
+set_tests_properties(cli/tokenizer-decode-tokenizer-json PROPERTIES PASS_REGULAR_EXPRESSION
+  "^<\\|begin_of_text\\|><\\|start_header_id\\|>\n$")
 add_test(NAME cli/tokenizer-decode COMMAND hanvit tokenizer decode --model ${tok_data}/fixture.model 2 4 284 264 300 275 276 265 266 269 267 3)
 set_tests_properties(cli/tokenizer-decode PROPERTIES PASS_REGULAR_EXPRESSION "^빨간 원이 왼쪽 위에 있다.\n$")
 add_test(NAME cli/tokenizer-decode-keep-special
