@@ -10,48 +10,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "modules/nn/attention.h"
-#include "modules/nn/mlp.h"
+#include "language/decoder/decoder_layers.h"
+#include "modules/nn/parameter_store.h"
 
 namespace hanvit::language {
-
-enum class DecoderFamily { llama, gpt2 };
-
-struct RopeScaling {
-  enum class Kind { none, linear, dynamic };
-  Kind kind = Kind::none;
-  double factor = 1.0;
-};
-
-// What a Hugging Face config.json says about a decoder (LlamaConfig / GPT2Config), resolved.
-struct DecoderConfig {
-  DecoderFamily family = DecoderFamily::llama;
-  int64_t vocab_size = 0;
-  int64_t hidden_size = 0;        // C
-  int64_t num_layers = 0;
-  int64_t num_heads = 0;          // H
-  int64_t num_kv_heads = 0;       // Hk (GQA); GPT-2: H
-  int64_t head_dim = 0;           // Dh
-  int64_t intermediate_size = 0;  // MLP width
-  int64_t max_positions = 0;      // llama: max_position_embeddings; gpt2: n_positions
-  double norm_eps = 1e-6;         // rms_norm_eps / layer_norm_epsilon
-  double rope_theta = 10000.0;    // llama only
-  RopeScaling rope_scaling;       // llama only
-  bool tie_word_embeddings = false;
-  Activation activation = Activation::gelu_tanh;  // gpt2: activation_function (llama: SiLU, fixed)
-  bool attention_bias = false;    // llama: attention_bias (q/k/v/o)
-  bool mlp_bias = false;          // llama: mlp_bias
-  bool add_cross_attention = false;  // gpt2: cross-attention in every block (VisionEncoderDecoder)
-  int64_t bos_token_id = -1, pad_token_id = -1;
-  std::vector<int64_t> eos_token_ids;  // eos_token_id may be a list in config.json
-
-  // Reads a Hugging Face config.json object ("model_type" llama/mistral-like llama or gpt2).
-  // Throws std::invalid_argument "<subject>: <problem>" for an unknown model_type, missing or
-  // mistyped fields, inconsistent sizes, or unsupported rope_scaling.
-  static DecoderConfig from_json(const nlohmann::json& config, const std::string& subject);
-  // A config.json object that from_json reads back to this config (and transformers loads).
-  nlohmann::json to_json() const;
-};
 
 struct DecoderInputs {
   Var ids;        // i32 (B, T): the new tokens
@@ -94,9 +56,12 @@ class DecoderLM : public Module {
   const DecoderConfig& config() const { return config_; }
 
  private:
-  struct Impl;
-  std::shared_ptr<Impl> impl_;
   DecoderConfig config_;
+  std::shared_ptr<Embedding> tokens_, positions_;  // positions: gpt2's wpe
+  std::shared_ptr<ModuleList<DecoderLayer>> layers_;
+  std::shared_ptr<RMSNorm> rms_final_;    // llama
+  std::shared_ptr<LayerNorm> ln_final_;   // gpt2
+  std::shared_ptr<Linear> lm_head_;       // untied only
 };
 
 // A decoder folder (config.json + model.safetensors or shards): the config, the module, and the

@@ -111,8 +111,9 @@ AttentionOutput Attention::forward(const AttentionInputs& in) const {
       v = split_heads(v_->forward(in.x), c.num_kv_heads);
     }
     if (c.rope) {
-      q = rope(q, in.positions, c.rope->theta, c.rope->position_scale);
-      k = rope(k, in.positions, c.rope->theta, c.rope->position_scale);
+      const RopeConfig& r = in.rope ? *in.rope : *c.rope;
+      q = rope(q, in.positions, r.theta, r.position_scale);
+      k = rope(k, in.positions, r.theta, r.position_scale);
     }
     if (has_cache) {
       k = concat({in.cache.k, k}, 2);  // (B, Hk, Tp + T, Dh)

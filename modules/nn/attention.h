@@ -46,6 +46,9 @@ struct AttentionInputs {
   KeyValues cache{};
   Var positions{};                // RoPE: i32 (T), the positions of x's tokens
   std::optional<Var> key_mask{};  // u8 (B, Tk), 1 = attend; Tk = Tp + T (self) or S (cross)
+  // RoPE parameters of this pass instead of the configured ones (dynamic scaling changes theta
+  // with the sequence length).
+  std::optional<RopeConfig> rope{};
 };
 
 struct AttentionOutput {

@@ -1,0 +1,270 @@
+// Decoder LMs against Hugging Face transformers (LLaMA with GQA / tied / linear / dynamic RoPE, GPT-2
+// with and without cross-attention), cached decoding, last-only logits, the layer hook, configs and
+// the errors of bad folders.
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <unistd.h>
+
+#include "language/decoder/decoder_lm.h"
+#include "modules/exec/executor.h"
+#include "modules/graph/ops.h"
+#include "modules/io/json_strict.h"
+#include "modules/io/safetensors.h"
+
+using namespace hanvit;
+using namespace hanvit::language;
+namespace fs = std::filesystem;
+using Catch::Matchers::Contains;
+
+namespace {
+
+const fs::path kDecoderData = fs::path(HANVIT_TEST_DATA) / "decoder";
+
+Tensor arange(int64_t begin, int64_t count) {
+  std::vector<int32_t> v(static_cast<size_t>(count));
+  for (int64_t i = 0; i < count; ++i) v[static_cast<size_t>(i)] = static_cast<int32_t>(begin + i);
+  return Tensor::from_vector<int32_t>({count}, v);
+}
+
+void require_close_to_scale(const Tensor& got, const Tensor& want, double tol = 1e-4) {
+  REQUIRE(got.shape() == want.shape());
+  const std::vector<double> g = got.to_f64(), w = want.to_f64();
+  double scale = 1.0, worst = 0.0;
+  for (double x : w) scale = std::max(scale, std::abs(x));
+  for (size_t i = 0; i < g.size(); ++i) worst = std::max(worst, std::abs(g[i] - w[i]));
+  INFO("max abs difference " << worst << " at output scale " << scale);
+  REQUIRE(worst <= tol * scale);
+}
+
+// Full-pass logits (B, T, V) of ids (B, T), with a context for cross-attention when given.
+Tensor logits_of(const DecoderLM& model, const ParameterStore& store, const Tensor& ids, const Tensor& context = {},
+                 bool last_only = false) {
+  Graph g(false);
+  DecoderInputs in;
+  in.ids = g.input("ids", ids.shape(), DType::i32);
+  in.positions = g.input("positions", {ids.shape()[1]}, DType::i32);
+  if (context.defined()) in.context = g.input("context", context.shape());
+  in.last_only = last_only;
+  Var logits = model.forward(in).logits;
+  Executor exec(g, cpu_backend(), {logits});
+  store.bind_all(exec, g);
+  exec.bind("ids", ids);
+  exec.bind("positions", arange(0, ids.shape()[1]));
+  if (context.defined()) exec.bind("context", context);
+  exec.run();
+  return exec.value(logits).clone();
+}
+
+Tensor columns(const Tensor& ids, int64_t begin, int64_t end) {
+  const int64_t batch = ids.shape()[0], width = ids.shape()[1];
+  std::vector<int32_t> out;
+  for (int64_t b = 0; b < batch; ++b)
+    for (int64_t t = begin; t < end; ++t) out.push_back(ids.data<int32_t>()[b * width + t]);
+  return Tensor::from_vector<int32_t>({batch, end - begin}, out);
+}
+
+struct TempDir {
+  fs::path path;
+  explicit TempDir(const std::string& name)
+      : path(fs::temp_directory_path() / ("hanvit-decoder-" + name + "-" + std::to_string(::getpid()))) {
+    fs::remove_all(path);
+    fs::create_directories(path);
+  }
+  ~TempDir() { fs::remove_all(path); }
+};
+
+fs::path edited_copy(const TempDir& dir, const std::string& name, const std::function<void(nlohmann::json&)>& edit,
+                     const std::string& drop = "", const Tensor& replacement = Tensor()) {
+  const fs::path out = dir.path / name;
+  fs::create_directories(out);
+  nlohmann::json config = read_json_file_strict((kDecoderData / name / "config.json").string(), "config");
+  edit(config);
+  std::ofstream(out / "config.json") << config.dump();
+  SafetensorsFile weights((kDecoderData / name / "model.safetensors").string());
+  std::vector<std::pair<std::string, Tensor>> tensors;
+  for (const std::string& t : weights.names()) {
+    if (t == drop && !replacement.defined()) continue;
+    tensors.emplace_back(t, t == drop ? replacement : weights.get(t));
+  }
+  save_safetensors((out / "model.safetensors").string(), tensors);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("decoder/logits equal Hugging Face for LLaMA (GQA, tied, linear and dynamic RoPE) and GPT-2", "[decoder]") {
+  for (const char* name : {"llama_gqa", "llama_tied_linear", "llama_dynamic", "gpt2", "gpt2_cross"}) {
+    INFO(name);
+    ParameterStore store;
+    LoadedDecoder loaded = load_decoder((kDecoderData / name).string(), store);
+    SafetensorsFile expected((kDecoderData / name / "expected.safetensors").string());
+    Tensor context = expected.contains("encoder_hidden_states") ? expected.get("encoder_hidden_states") : Tensor();
+    require_close_to_scale(logits_of(*loaded.model, store, expected.get("input_ids"), context),
+                           expected.get("logits"));
+  }
+}
+
+TEST_CASE("decoder/cached decoding, token by token, equals the full pass; last_only equals the last row",
+          "[decoder]") {
+  for (const char* name : {"llama_gqa", "gpt2_cross"}) {
+    INFO(name);
+    ParameterStore store;
+    LoadedDecoder loaded = load_decoder((kDecoderData / name).string(), store);
+    const DecoderLM& model = *loaded.model;
+    SafetensorsFile expected((kDecoderData / name / "expected.safetensors").string());
+    const Tensor ids = expected.get("input_ids");
+    Tensor context = expected.contains("encoder_hidden_states") ? expected.get("encoder_hidden_states") : Tensor();
+    const Tensor full = logits_of(model, store, ids, context);
+    const int64_t total = ids.shape()[1], vocab = loaded.config.vocab_size, prefill = 7;
+
+    // The prefill, then one token at a time; cross keys/values projected once.
+    std::vector<Tensor> cache_k, cache_v, cross_k, cross_v;
+    std::vector<double> stepwise;
+    for (int64_t begin = 0; begin < total;) {
+      const int64_t count = begin == 0 ? prefill : 1;
+      Graph g(false);
+      DecoderInputs in;
+      in.ids = g.input("ids", {2, count}, DType::i32);
+      in.positions = g.input("positions", {count}, DType::i32);
+      in.last_only = false;
+      for (size_t l = 0; l < cache_k.size(); ++l)
+        in.cache.push_back({g.input("k" + std::to_string(l), cache_k[l].shape()),
+                            g.input("v" + std::to_string(l), cache_v[l].shape())});
+      std::vector<Var> outputs;
+      if (context.defined()) {
+        if (cross_k.empty()) {
+          in.cross_cache = model.project_context(g.input("context", context.shape()));
+          for (const KeyValues& kv : in.cross_cache) outputs.push_back(kv.k), outputs.push_back(kv.v);
+        } else {
+          for (size_t l = 0; l < cross_k.size(); ++l)
+            in.cross_cache.push_back({g.input("ck" + std::to_string(l), cross_k[l].shape()),
+                                      g.input("cv" + std::to_string(l), cross_v[l].shape())});
+        }
+      }
+      DecoderOutputs out = model.forward(in);
+      const size_t cross_outputs = outputs.size();
+      for (const KeyValues& kv : out.cache) outputs.push_back(kv.k), outputs.push_back(kv.v);
+      outputs.push_back(out.logits);
+      Executor exec(g, cpu_backend(), outputs);
+      store.bind_all(exec, g);
+      exec.bind("ids", columns(ids, begin, begin + count));
+      exec.bind("positions", arange(begin, count));
+      for (size_t l = 0; l < cache_k.size(); ++l) {
+        exec.bind("k" + std::to_string(l), cache_k[l]);
+        exec.bind("v" + std::to_string(l), cache_v[l]);
+      }
+      if (context.defined() && cross_outputs > 0) exec.bind("context", context);
+      for (size_t l = 0; l < cross_k.size(); ++l) {
+        exec.bind("ck" + std::to_string(l), cross_k[l]);
+        exec.bind("cv" + std::to_string(l), cross_v[l]);
+      }
+      exec.run();
+      for (size_t i = 0; i < cross_outputs; i += 2) {
+        cross_k.push_back(exec.value(outputs[i]).clone());
+        cross_v.push_back(exec.value(outputs[i + 1]).clone());
+      }
+      cache_k.clear();
+      cache_v.clear();
+      for (size_t i = cross_outputs; i + 1 < outputs.size(); i += 2) {
+        cache_k.push_back(exec.value(outputs[i]).clone());
+        cache_v.push_back(exec.value(outputs[i + 1]).clone());
+      }
+      std::vector<double> step = exec.value(out.logits).to_f64();  // (2, count, V)
+      for (int64_t b = 0; b < 2; ++b)
+        for (int64_t t = 0; t < count; ++t)
+          for (int64_t v = 0; v < vocab; ++v)
+            stepwise.push_back(step[static_cast<size_t>((b * count + t) * vocab + v)]);
+      begin += count;
+    }
+    // stepwise holds per step [b][t][v]; reorder the full pass the same way.
+    std::vector<double> full_values = full.to_f64(), reordered;
+    for (int64_t begin = 0; begin < total;) {
+      const int64_t count = begin == 0 ? prefill : 1;
+      for (int64_t b = 0; b < 2; ++b)
+        for (int64_t t = begin; t < begin + count; ++t)
+          for (int64_t v = 0; v < vocab; ++v)
+            reordered.push_back(full_values[static_cast<size_t>((b * total + t) * vocab + v)]);
+      begin += count;
+    }
+    REQUIRE(stepwise.size() == reordered.size());
+    double worst = 0.0;
+    for (size_t i = 0; i < stepwise.size(); ++i) worst = std::max(worst, std::abs(stepwise[i] - reordered[i]));
+    CHECK(worst < 1e-4);
+
+    const Tensor last = logits_of(model, store, ids, context, true);
+    REQUIRE(last.shape() == Shape{2, 1, vocab});
+    for (int64_t b = 0; b < 2; ++b)
+      for (int64_t v = 0; v < vocab; ++v)
+        CHECK(last.to_f64()[static_cast<size_t>(b * vocab + v)] ==
+              Approx(full_values[static_cast<size_t>((b * total + total - 1) * vocab + v)]).margin(1e-5));
+  }
+}
+
+TEST_CASE("decoder/the before_layer hook runs once per layer, in order, and changes the output", "[decoder]") {
+  ParameterStore store;
+  LoadedDecoder loaded = load_decoder((kDecoderData / "llama_gqa").string(), store);
+  Graph g(false);
+  DecoderInputs in;
+  in.ids = g.input("ids", {1, 4}, DType::i32);
+  in.positions = g.input("positions", {4}, DType::i32);
+  std::vector<int64_t> seen;
+  in.before_layer = [&](int64_t layer, Var hidden) {
+    seen.push_back(layer);
+    return hidden;
+  };
+  loaded.model->forward(in);
+  CHECK(seen == std::vector<int64_t>{0, 1});
+}
+
+TEST_CASE("decoder/configs read back from to_json and keep Hugging Face's names", "[decoder]") {
+  for (const char* name : {"llama_gqa", "llama_tied_linear", "llama_dynamic", "gpt2", "gpt2_cross"}) {
+    const std::string path = (kDecoderData / name / "config.json").string();
+    DecoderConfig config = DecoderConfig::from_json(read_json_file_strict(path, "config"), path);
+    CHECK(DecoderConfig::from_json(config.to_json(), "again").to_json() == config.to_json());
+  }
+  ParameterStore store;
+  LoadedDecoder tied = load_decoder((kDecoderData / "llama_tied_linear").string(), store);
+  CHECK(tied.config.tie_word_embeddings);
+  CHECK(tied.config.rope_scaling.kind == RopeScaling::Kind::linear);
+  CHECK_FALSE(store.contains("lm_head.weight"));
+  CHECK(store.contains("model.layers.1.self_attn.k_proj.weight"));
+  CHECK(store.get("model.layers.1.self_attn.k_proj.weight").shape() == Shape{16, 32});  // 2 kv heads x 8
+  LoadedDecoder gpt2 = load_decoder((kDecoderData / "gpt2_cross").string(), store, "decoder.");
+  CHECK(store.contains("decoder.transformer.h.0.crossattention.q_attn.weight"));
+}
+
+TEST_CASE("decoder/bad folders give one-line errors naming the folder and the problem", "[decoder]") {
+  ParameterStore store;
+  auto same = [](nlohmann::json&) {};
+  TempDir d1("missing");
+  const fs::path missing = edited_copy(d1, "llama_gqa", same, "model.layers.0.mlp.up_proj.weight");
+  CHECK_THROWS_WITH(load_decoder(missing.string(), store),
+                    Contains(missing.string()) && Contains("1 tensors missing: model.layers.0.mlp.up_proj.weight"));
+  TempDir d2("shape");
+  const fs::path shape = edited_copy(d2, "gpt2", [](nlohmann::json& c) { c["n_inner"] = 100; });
+  CHECK_THROWS_WITH(load_decoder(shape.string(), store), Contains("but the config gives"));
+  TempDir d3("type");
+  const fs::path type = edited_copy(d3, "gpt2", [](nlohmann::json& c) { c["model_type"] = "mamba"; });
+  CHECK_THROWS_WITH(load_decoder(type.string(), store), Contains("model_type 'mamba' is not a supported decoder"));
+  TempDir d4("dtype");
+  const fs::path dtype = edited_copy(d4, "llama_gqa", same, "model.norm.weight", Tensor::zeros({32}, DType::u8));
+  CHECK_THROWS_WITH(load_decoder(dtype.string(), store), Contains("'model.norm.weight' has dtype"));
+  TempDir d5("rope");
+  const fs::path rope = edited_copy(d5, "llama_gqa", [](nlohmann::json& c) {
+    c["rope_parameters"] = {{"rope_type", "yarn"}, {"factor", 4.0}, {"rope_theta", 10000.0}};
+  });
+  CHECK_THROWS_WITH(load_decoder(rope.string(), store), Contains("rope type 'yarn' is not supported"));
+  TempDir d6("extra");
+  const fs::path extra = edited_copy(d6, "llama_gqa", same);
+  {
+    SafetensorsFile weights((extra / "model.safetensors").string());
+    std::vector<std::pair<std::string, Tensor>> tensors;
+    for (const std::string& t : weights.names()) tensors.emplace_back(t, weights.get(t).clone());
+    tensors.emplace_back("model.layers.0.self_attn.q_norm.weight", Tensor::zeros({8}));
+    save_safetensors((extra / "model.safetensors").string(), tensors);
+  }
+  CHECK_THROWS_WITH(load_decoder(extra.string(), store),
+                    Contains("1 unexpected tensors: model.layers.0.self_attn.q_norm.weight"));
+}
