@@ -15,6 +15,9 @@ void add_data_synth_command(CLI::App& data);  // `hanvit data synth`: the synthe
 void add_data_check_command(CLI::App& data);  // `hanvit data check`: read dataset files, report bad records.
 void add_tokenizer_command(CLI::App& app);  // `hanvit tokenizer`: train, encode, decode.
 void add_eval_command(CLI::App& app);  // `hanvit eval`: caption and VQA metrics.
+void add_init_command(CLI::App& app);     // `hanvit init`: compose a model folder.
+void add_caption_command(CLI::App& app);  // `hanvit caption`: caption images.
+void add_vqa_command(CLI::App& app);      // `hanvit vqa`: answer questions about images.
 #endif
 
 }  // namespace hanvit::app

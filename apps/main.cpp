@@ -15,6 +15,9 @@ int main(int argc, char** argv) {
   hanvit::app::add_data_check_command(data);
   hanvit::app::add_tokenizer_command(app);
   hanvit::app::add_eval_command(app);
+  hanvit::app::add_init_command(app);
+  hanvit::app::add_caption_command(app);
+  hanvit::app::add_vqa_command(app);
 #endif
   try {
     app.parse(argc, argv);

@@ -307,6 +307,20 @@ TEST_CASE("nn/module names for ViT (dotted and mounted in place) and GPT-2 (fuse
                                                           {"mlp.c_proj.bias", {8}}});
 }
 
+TEST_CASE("nn/module set_init reaches descendants by dotted path, through children mounted in place") {
+  Container root;
+  auto layer = root.register_module("layer", std::make_shared<Container>("Layer"));
+  layer->register_module("", std::make_shared<MLP>(MLPConfig{.dim = 4, .hidden = 8}));
+  root.set_init("layer.fc1.weight", Init::normal(0.5));
+  layer->set_init("fc2.bias", Init::ones());
+  for (const ParameterInfo& p : root.named_parameters()) {
+    if (p.name == "layer.fc1.weight") CHECK((p.init.kind == Init::Kind::normal && p.init.scale == 0.5));
+    if (p.name == "layer.fc2.bias") CHECK(p.init.kind == Init::Kind::ones);
+    if (p.name == "layer.fc1.bias") CHECK(p.init.kind == Init::Kind::uniform);
+  }
+  CHECK_THROWS_WITH(root.set_init("layer.fc3.weight", Init::zeros()), Catch::Matchers::Contains("has no parameter"));
+}
+
 TEST_CASE("nn/module registration errors") {
   Container root;
   root.register_parameter("w", {2, 3}, Init::zeros());

@@ -74,7 +74,22 @@ void Module::set_init(const std::string& name, Init init) {
       p.init = init;
       return;
     }
+  // A descendant's parameter: "<child>.<rest>" (a child mounted under "" takes the name whole).
+  for (auto& [child_name, child] : children_) {
+    if (child_name.empty()) {
+      if (child->uses_name_below(name)) return child->set_init(name, init);
+    } else if (name.size() > child_name.size() && name.compare(0, child_name.size(), child_name) == 0 &&
+               name[child_name.size()] == '.') {
+      return child->set_init(name.substr(child_name.size() + 1), init);
+    }
+  }
   fail("has no parameter '" + name + "'");
+}
+
+bool Module::uses_name_below(const std::string& name) const {
+  for (const ParameterInfo& p : named_parameters())
+    if (p.name == prefix() + name) return true;
+  return false;
 }
 
 void Module::collect(const std::string& prefix, std::vector<ParameterInfo>& out) const {

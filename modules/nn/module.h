@@ -50,7 +50,8 @@ class Module {
     attach(name, child);
     return child;
   }
-  // Replaces the declared init of local parameter `name` (e.g. GPT-2's normal(0.02)).
+  // Replaces the declared init of parameter `name`, local or a descendant's by its dotted path
+  // from here ("q_proj.weight"), e.g. GPT-2's normal(0.02).
   void set_init(const std::string& name, Init init);
 
   // Every parameter of the tree under this module, with full dotted names, in torch's order:
@@ -72,6 +73,7 @@ class Module {
   void collect(const std::string& prefix, std::vector<ParameterInfo>& out) const;
   std::string prefix() const;  // path() plus a trailing dot, "" for a root
   bool uses_local_name(const std::string& name) const;
+  bool uses_name_below(const std::string& name) const;  // `name` is a parameter of this tree, from here
 
   std::string type_name_;
   std::string local_name_;
