@@ -1,9 +1,11 @@
 """Writes the vision-tower fixtures under tests/data/vision/ with torch + transformers (never used at run time).
 
-Tiny random ViTModel (with pooler), CLIPVisionModel, SiglipVisionModel (with its attention-pooling head)
-and a full CLIPModel (text tower beside the vision one, names under "vision_model."), each saved with
+Tiny random ViTModel (with pooler), CLIPVisionModel, SiglipVisionModel (with its attention-pooling head),
+a full CLIPModel and a full SiglipModel (text tower beside the vision one, names under "vision_model.")
+and a ViTForImageClassification (names under "vit.", no pooler, a classifier beside), each saved with
 save_pretrained (safetensors). Weights get extra noise so that outputs vary. expected.safetensors holds
-pixel_values (2, 3, 32, 32) and the model's last_hidden_state and pooler_output in f32.
+pixel_values (2, 3, 32, 32) and the vision tower's last_hidden_state and, where it has one, pooler_output
+in f32.
 
 Usage: $(scripts/make_venv.sh) scripts/make_vision_fixture.py
 """
@@ -11,8 +13,8 @@ import pathlib
 
 import torch
 from safetensors.torch import save_file
-from transformers import (CLIPConfig, CLIPModel, CLIPVisionConfig, CLIPVisionModel, SiglipVisionConfig,
-                          SiglipVisionModel, ViTConfig, ViTModel)
+from transformers import (CLIPConfig, CLIPModel, CLIPVisionConfig, CLIPVisionModel, SiglipConfig, SiglipModel,
+                          SiglipVisionConfig, SiglipVisionModel, ViTConfig, ViTForImageClassification, ViTModel)
 
 DATA = pathlib.Path(__file__).resolve().parent.parent / "tests" / "data" / "vision"
 SIZES = dict(image_size=32, patch_size=8, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
@@ -32,8 +34,10 @@ def write(name, model, forward):
     pixels = torch.randn(2, 3, 32, 32)
     with torch.no_grad():
         result = forward(model, pixels)
-    save_file({"pixel_values": pixels, "last_hidden_state": result.last_hidden_state.contiguous(),
-               "pooler_output": result.pooler_output.contiguous()}, out / "expected.safetensors")
+    expected = {"pixel_values": pixels, "last_hidden_state": result.last_hidden_state.contiguous()}
+    if result.pooler_output is not None:
+        expected["pooler_output"] = result.pooler_output.contiguous()
+    save_file(expected, out / "expected.safetensors")
 
 
 def main():
@@ -47,6 +51,13 @@ def main():
                                        eos_token_id=1, pad_token_id=1),
                       vision_config=dict(**SIZES), projection_dim=8)
     write("clip_full", noisy(CLIPModel(full)), lambda m, p: m.vision_model(pixel_values=p))
+    write("vit_classifier", noisy(ViTForImageClassification(ViTConfig(**SIZES, num_labels=3))),
+          lambda m, p: m.vit(pixel_values=p))
+    siglip = SiglipConfig(text_config=dict(vocab_size=64, hidden_size=16, intermediate_size=32, num_hidden_layers=1,
+                                           num_attention_heads=2, max_position_embeddings=16, bos_token_id=0,
+                                           eos_token_id=1, pad_token_id=1),
+                          vision_config=dict(**SIZES))
+    write("siglip_full", noisy(SiglipModel(siglip)), lambda m, p: m.vision_model(pixel_values=p))
 
 
 if __name__ == "__main__":

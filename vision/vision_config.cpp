@@ -7,10 +7,7 @@ namespace hanvit::vision {
 namespace {
 
 int64_t positive(const nlohmann::json& config, const char* key, int64_t fallback, const std::string& subject) {
-  if (!config.contains(key) || config.at(key).is_null()) {
-    if (fallback > 0) return fallback;
-    throw std::invalid_argument(subject + ": missing " + key);
-  }
+  if (!config.contains(key) || config.at(key).is_null()) return fallback;
   const nlohmann::json& value = config.at(key);
   if (!value.is_number_integer() || value.get<int64_t>() <= 0)
     throw std::invalid_argument(subject + ": " + key + " must be a positive integer, got " + value.dump());
@@ -51,7 +48,10 @@ const char* activation_name(Activation activation) {
 
 VisionConfig VisionConfig::from_json(const nlohmann::json& json, const std::string& subject) {
   if (!json.is_object()) throw std::invalid_argument(subject + ": config must be a JSON object");
-  const std::string type = json.value("model_type", std::string());
+  if (!json.contains("model_type") || !json.at("model_type").is_string())
+    throw std::invalid_argument(subject + ": missing model_type (vit, clip_vision_model, siglip_vision_model, clip, " +
+                                "siglip)");
+  const std::string type = json.at("model_type").get<std::string>();
   if (type == "clip" || type == "siglip") {
     if (!json.contains("vision_config") || !json.at("vision_config").is_object())
       throw std::invalid_argument(subject + ": a " + type + " config without a vision_config section");
@@ -59,6 +59,8 @@ VisionConfig VisionConfig::from_json(const nlohmann::json& json, const std::stri
     vision["model_type"] = type + "_vision_model";
     return from_json(vision, subject);
   }
+  // Absent fields take the defaults of transformers' config class: a saved full CLIP / SigLIP
+  // config may leave out the vision fields equal to them (CLIP's patch_size 32, for one).
   VisionConfig c;
   const char* default_activation = "gelu";
   if (type == "vit") {
@@ -67,6 +69,7 @@ VisionConfig VisionConfig::from_json(const nlohmann::json& json, const std::stri
     c.family = VisionFamily::clip;
     default_activation = "quick_gelu";
     c.layer_norm_eps = 1e-5;
+    c.patch_size = 32;
   } else if (type == "siglip_vision_model") {
     c.family = VisionFamily::siglip;
     default_activation = "gelu_pytorch_tanh";
@@ -75,13 +78,13 @@ VisionConfig VisionConfig::from_json(const nlohmann::json& json, const std::stri
     throw std::invalid_argument(subject + ": model_type '" + type +
                                 "' is not a vision tower (vit, clip_vision_model, siglip_vision_model, clip, siglip)");
   }
-  c.image_size = positive(json, "image_size", 224, subject);
-  c.patch_size = positive(json, "patch_size", 16, subject);
-  c.num_channels = positive(json, "num_channels", 3, subject);
-  c.hidden_size = positive(json, "hidden_size", 768, subject);
-  c.num_layers = positive(json, "num_hidden_layers", 12, subject);
-  c.num_heads = positive(json, "num_attention_heads", 12, subject);
-  c.intermediate_size = positive(json, "intermediate_size", 3072, subject);
+  c.image_size = positive(json, "image_size", c.image_size, subject);
+  c.patch_size = positive(json, "patch_size", c.patch_size, subject);
+  c.num_channels = positive(json, "num_channels", c.num_channels, subject);
+  c.hidden_size = positive(json, "hidden_size", c.hidden_size, subject);
+  c.num_layers = positive(json, "num_hidden_layers", c.num_layers, subject);
+  c.num_heads = positive(json, "num_attention_heads", c.num_heads, subject);
+  c.intermediate_size = positive(json, "intermediate_size", c.intermediate_size, subject);
   c.layer_norm_eps = number(json, "layer_norm_eps", c.layer_norm_eps, subject);
   const nlohmann::json act = json.value("hidden_act", nlohmann::json(default_activation));
   if (!act.is_string()) throw std::invalid_argument(subject + ": hidden_act must be a string");

@@ -39,7 +39,8 @@ struct VisionConfig {
   int64_t num_tokens() const { return num_patches() + (class_token() ? 1 : 0); }  // S
 
   // model_type vit, clip_vision_model, siglip_vision_model, or clip / siglip (their
-  // "vision_config" is read). Throws std::invalid_argument "<subject>: <problem>".
+  // "vision_config" is read); absent fields take the defaults of transformers' config class.
+  // Throws std::invalid_argument "<subject>: <problem>".
   static VisionConfig from_json(const nlohmann::json& config, const std::string& subject);
   // A config.json object that from_json and transformers read back to this config.
   nlohmann::json to_json() const;

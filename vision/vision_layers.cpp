@@ -55,9 +55,10 @@ Var EncoderLayer::forward(Var x) const {
 AttentionPoolingHead::AttentionPoolingHead(const VisionConfig& config)
     : Module("AttentionPoolingHead"), dim_(config.hidden_size), heads_(config.num_heads) {
   const int64_t c = config.hidden_size;
-  register_parameter("probe", {1, 1, c}, Init::normal(1.0));
+  // As transformers initialises the head: xavier_uniform probe ((1, 1, C): fan_in = fan_out = C) and
+  // in_proj, zero in_proj bias; torch's nn.MultiheadAttention zeroes the out_proj bias.
+  register_parameter("probe", {1, 1, c}, Init::uniform(std::sqrt(3.0 / c)));
   attention_ = register_module("attention", std::make_shared<Group>("MultiheadAttention"));
-  // torch's nn.MultiheadAttention: xavier_uniform in_proj, zero in_proj bias and out_proj bias.
   attention_->register_parameter("in_proj_weight", {3 * c, c}, Init::uniform(std::sqrt(6.0 / (4.0 * c))));
   attention_->register_parameter("in_proj_bias", {3 * c}, Init::zeros());
   out_proj_ = attention_->register_module("out_proj", std::make_shared<Linear>(c, c));

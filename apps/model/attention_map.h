@@ -13,8 +13,8 @@ struct WordAttention {
   std::vector<float> patches;  // grid * grid weights, row-major over the image's patch grid
 };
 
-// `rgb` is the image the model saw (8-bit RGB). Tiles of 160 px in rows of up to six, each word
-// written under its tile. Written atomically; throws naming `path` on failure.
+// `rgb` is the image the model saw (8-bit RGB). The image, then a tile of 160 px per word (none for
+// an empty answer), in rows of up to six, each word written under its tile. Written atomically; throws naming `path` on failure.
 void write_attention_map(const std::string& path, const cv::Mat& rgb, int grid, const std::vector<WordAttention>& words);
 
 }  // namespace hanvit::app

@@ -7,11 +7,10 @@
 
 #include "datasets/image/decode.h"
 #include "datasets/image/processor_config.h"
+#include "fusion/encode_images.h"
 #include "fusion/vlm_step_model.h"
 #include "language/generation/generate.h"
 #include "language/tokenizer/load_tokenizer.h"
-#include "modules/exec/executor.h"
-#include "modules/graph/ops.h"
 
 namespace hanvit::app {
 namespace fs = std::filesystem;
@@ -91,26 +90,6 @@ struct ModelRunner::Impl {
     }
     return pixels;
   }
-
-  // pixels (B, 3, H, W) -> per visual_kv() entry, host keys and values (B, Hk, S, Dh).
-  std::vector<std::pair<Tensor, Tensor>> encode(const Tensor& pixels) const {
-    const fusion::VisionLanguageModel& model = *loaded.model;
-    Graph g(false);
-    std::vector<KeyValues> kv = model.visual_kv(model.encode(g.input("pixels", pixels.shape())));
-    std::vector<Var> outputs;
-    for (const KeyValues& entry : kv) {
-      outputs.push_back(entry.k);
-      outputs.push_back(entry.v);
-    }
-    Executor exec(g, cpu_backend(), outputs);
-    store.bind_all(exec, g);
-    exec.bind("pixels", pixels);
-    exec.run();
-    std::vector<std::pair<Tensor, Tensor>> out;
-    for (size_t i = 0; i < outputs.size(); i += 2)
-      out.emplace_back(exec.value(outputs[i]).clone(), exec.value(outputs[i + 1]).clone());
-    return out;
-  }
 };
 
 ModelRunner::ModelRunner(const std::string& model_dir) : impl_(std::make_unique<Impl>()) {
@@ -156,7 +135,7 @@ std::vector<Answer> ModelRunner::run(const std::vector<Request>& requests, const
     }
     std::vector<cv::Mat> views;
     const Tensor pixels = impl_->load_images(requests, begin, end, settings.attention ? &views : nullptr);
-    fusion::VlmStepModel step(*impl_->loaded.model, impl_->encode(pixels), settings.attention);
+    fusion::VlmStepModel step(*impl_->loaded.model, fusion::encode_images(*impl_->loaded.model, impl_->store, cpu_backend(), pixels), settings.attention);
     language::GenerationOptions options;
     options.max_new_tokens = static_cast<int>(std::min<int64_t>(settings.max_tokens, context - static_cast<int64_t>(longest)));
     options.stop_ids = impl_->stop_ids;

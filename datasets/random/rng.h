@@ -51,9 +51,6 @@ class Rng {
     }
   }
 
-  // Uniform in [0, 1) with 53 random bits.
-  double uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
-
   // Uniform integer in [low, high], low <= high.
   int between(int low, int high) { return low + static_cast<int>(below(static_cast<uint64_t>(high - low) + 1)); }
 

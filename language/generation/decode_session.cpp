@@ -1,7 +1,10 @@
-// DecodeSession: one graph per step over the cached keys/values of every row.
+// DecodeSession: one graph per step over the cached keys/values of every row; the previous step's
+// executor stays alive until the new step has read its cache.
 #include "language/generation/decode_session.h"
 
+#include <algorithm>
 #include <cstring>
+#include <numeric>
 #include <stdexcept>
 
 #include "modules/graph/ops.h"
@@ -10,19 +13,29 @@ namespace hanvit::language {
 namespace {
 
 // Rows `rows` of host tensor `t` (batch first), as a new contiguous host tensor.
-Tensor gather_rows(const Tensor& t, const std::vector<int64_t>& rows) {
+Tensor gather_host_rows(const Tensor& t, const std::vector<int64_t>& rows) {
   const Tensor host = to_host(t);
   Shape shape = host.shape();
-  const int64_t batch = shape[0];
-  const size_t row_bytes = host.nbytes() / static_cast<size_t>(batch);
+  const size_t row_bytes = host.nbytes() / static_cast<size_t>(shape[0]);
   shape[0] = static_cast<int64_t>(rows.size());
   Tensor out = Tensor::empty(shape, host.dtype());
-  for (size_t i = 0; i < rows.size(); ++i) {
-    if (rows[i] < 0 || rows[i] >= batch) throw std::invalid_argument("select_rows: row out of range");
+  for (size_t i = 0; i < rows.size(); ++i)
     std::memcpy(static_cast<uint8_t*>(out.raw_data()) + i * row_bytes,
                 static_cast<const uint8_t*>(host.raw_data()) + static_cast<size_t>(rows[i]) * row_bytes, row_bytes);
-  }
   return out;
+}
+
+// Rows `rows` (i32 (N)) of x (B, ...) -> (N, ...): an embedding lookup over x viewed as (B, rest).
+Var gather_rows(Var x, Var rows) {
+  Shape shape = x.shape();
+  const int64_t batch = shape[0];
+  shape[0] = rows.shape()[0];
+  return view(embedding(view(x, {batch, -1}), rows), shape);
+}
+
+Tensor host_f32(const Tensor& t) {
+  const Tensor host = to_host(t);
+  return host.dtype() == DType::f32 ? host.clone() : host.to(DType::f32);
 }
 
 }  // namespace
@@ -35,17 +48,19 @@ DecodeSession::~DecodeSession() = default;
 Tensor DecodeSession::start(const std::vector<std::vector<int32_t>>& prompts) {
   if (prompts.empty()) throw std::invalid_argument("generation needs at least one prompt");
   size_t longest = 0;
-  for (const auto& prompt : prompts) {
-    if (prompt.empty()) throw std::invalid_argument("generation needs a non-empty prompt");
-    longest = std::max(longest, prompt.size());
+  for (size_t p = 0; p < prompts.size(); ++p) {
+    if (prompts[p].empty())
+      throw std::invalid_argument("generation needs a non-empty prompt (prompt " + std::to_string(p) + " is empty)");
+    longest = std::max(longest, prompts[p].size());
   }
   for (const auto& [name, tensor] : row_inputs_)
     if (tensor.shape()[0] != static_cast<int64_t>(prompts.size()))
-      throw std::invalid_argument("row input '" + name + "' has " + std::to_string(tensor.shape()[0]) +
-                                  " rows for " + std::to_string(prompts.size()) + " prompts");
+      throw std::invalid_argument("row input '" + name + "' has " + std::to_string(tensor.shape()[0]) + " rows for " +
+                                  std::to_string(prompts.size()) + " prompts");
   rows_ = static_cast<int64_t>(prompts.size());
   past_ = 0;
   cache_.clear();
+  cache_rows_.clear();
   mask_.assign(prompts.size(), {});
   next_position_.assign(prompts.size(), 0);
   const int64_t length = static_cast<int64_t>(longest);
@@ -60,6 +75,7 @@ Tensor DecodeSession::start(const std::vector<std::vector<int32_t>>& prompts) {
 }
 
 Tensor DecodeSession::next(const std::vector<int32_t>& tokens) {
+  if (mask_.empty()) throw std::invalid_argument("next: the session has not started (call start first)");
   if (static_cast<int64_t>(tokens.size()) != rows_)
     throw std::invalid_argument("next: " + std::to_string(tokens.size()) + " tokens for " + std::to_string(rows_) +
                                 " rows");
@@ -71,12 +87,11 @@ Tensor DecodeSession::step(const Tensor& ids, const std::vector<std::vector<uint
   const int64_t length = ids.shape()[1], total = past_ + length;
   std::vector<int32_t> positions(static_cast<size_t>(length)), position_ids(static_cast<size_t>(rows_ * length));
   std::vector<uint8_t> mask(static_cast<size_t>(rows_ * total));
-  for (int64_t t = 0; t < length; ++t) positions[static_cast<size_t>(t)] = static_cast<int32_t>(past_ + t);
+  std::iota(positions.begin(), positions.end(), static_cast<int32_t>(past_));
   for (size_t b = 0; b < static_cast<size_t>(rows_); ++b) {
-    for (int64_t t = 0; t < length; ++t) {
-      position_ids[b * static_cast<size_t>(length) + static_cast<size_t>(t)] =
-          real[b][static_cast<size_t>(t)] ? next_position_[b]++ : 0;
-      mask_[b].push_back(real[b][static_cast<size_t>(t)]);
+    for (size_t t = 0; t < static_cast<size_t>(length); ++t) {
+      position_ids[b * static_cast<size_t>(length) + t] = real[b][t] ? next_position_[b]++ : 0;
+      mask_[b].push_back(real[b][t]);
     }
     std::copy(mask_[b].begin(), mask_[b].end(), mask.begin() + static_cast<ptrdiff_t>(b * static_cast<size_t>(total)));
   }
@@ -87,9 +102,15 @@ Tensor DecodeSession::step(const Tensor& ids, const std::vector<std::vector<uint
   in.positions = graph->input("positions", {length}, DType::i32);
   in.position_ids = graph->input("position_ids", {rows_, length}, DType::i32);
   in.key_mask = graph->input("key_mask", {rows_, total}, DType::u8);
-  for (size_t l = 0; l < cache_.size(); ++l)
-    in.cache.push_back({graph->input("cache." + std::to_string(l) + ".k", cache_[l].first.shape()),
-                        graph->input("cache." + std::to_string(l) + ".v", cache_[l].second.shape())});
+  const bool gather = !cache_.empty() && !cache_rows_.empty();
+  const Var selected = gather ? graph->input("cache.rows", {rows_}, DType::i32) : Var();
+  for (size_t l = 0; l < cache_.size(); ++l) {
+    const auto& [k, v] = cache_[l];
+    KeyValues kv{graph->input("cache." + std::to_string(l) + ".k", k.shape(), k.dtype()),
+                 graph->input("cache." + std::to_string(l) + ".v", v.shape(), v.dtype())};
+    if (gather) kv = {gather_rows(kv.k, selected), gather_rows(kv.v, selected)};
+    in.cache.push_back(kv);
+  }
   StepOutputs out = model_.build_step(*graph, in);
   std::vector<Var> outputs{out.logits};
   for (const KeyValues& kv : out.cache) outputs.push_back(kv.k), outputs.push_back(kv.v);
@@ -101,6 +122,10 @@ Tensor DecodeSession::step(const Tensor& ids, const std::vector<std::vector<uint
   exec->bind("positions", Tensor::from_vector<int32_t>({length}, positions));
   exec->bind("position_ids", Tensor::from_vector<int32_t>({rows_, length}, position_ids));
   exec->bind("key_mask", Tensor::from_vector<uint8_t>({rows_, total}, mask));
+  if (gather) {
+    const std::vector<int32_t> rows(cache_rows_.begin(), cache_rows_.end());
+    exec->bind("cache.rows", Tensor::from_vector<int32_t>({rows_}, rows));
+  }
   for (size_t l = 0; l < cache_.size(); ++l) {
     exec->bind("cache." + std::to_string(l) + ".k", cache_[l].first);
     exec->bind("cache." + std::to_string(l) + ".v", cache_[l].second);
@@ -109,34 +134,55 @@ Tensor DecodeSession::step(const Tensor& ids, const std::vector<std::vector<uint
     if (graph->find_leaf(name) >= 0) exec->bind(name, tensor);
   exec->run();
 
-  // The new cache lives in this step's arena: keep the executor until the next step has bound it.
   cache_.clear();
+  cache_rows_.clear();
   for (size_t l = 0; l < out.cache.size(); ++l)
     cache_.emplace_back(exec->value(outputs[1 + 2 * l]), exec->value(outputs[2 + 2 * l]));
   extras_.clear();
   for (size_t i = 0; i < out.extras.size(); ++i)
-    extras_.emplace_back(out.extras[i].first, to_host(exec->value(outputs[1 + 2 * out.cache.size() + i])).clone());
-  Tensor logits = to_host(exec->value(out.logits)).clone();
+    extras_.emplace_back(out.extras[i].first, host_f32(exec->value(outputs[1 + 2 * out.cache.size() + i])));
+  const Tensor logits = host_f32(exec->value(out.logits));
   past_ = total;
-  exec_ = std::move(exec);
+  exec_ = std::move(exec);  // its arena holds the new cache
   graph_ = std::move(graph);
-  const int64_t vocab = logits.shape().back();
-  return logits.view({rows_, vocab});
+  return logits.view({rows_, logits.shape().back()});
+}
+
+void DecodeSession::append_extras(int64_t row, std::map<std::string, std::vector<std::vector<float>>>& into) const {
+  for (const auto& [name, extra] : extras_) {
+    const int64_t width = extra.numel() / extra.shape()[0];
+    const float* begin = extra.data<float>() + row * width;
+    into[name].emplace_back(begin, begin + width);
+  }
 }
 
 void DecodeSession::select_rows(const std::vector<int64_t>& rows) {
-  for (auto& [k, v] : cache_) {
-    k = to_device(gather_rows(k, rows), backend_);
-    v = to_device(gather_rows(v, rows), backend_);
+  if (rows.empty()) throw std::invalid_argument("select_rows: no rows selected");
+  auto check = [&](int64_t count) {
+    for (int64_t r : rows)
+      if (r < 0 || r >= count)
+        throw std::invalid_argument("select_rows: row " + std::to_string(r) + " out of range for " +
+                                    std::to_string(count) + " rows");
+  };
+  if (mask_.empty()) {  // before start(): only the model's per-row inputs exist
+    for (auto& [name, tensor] : row_inputs_) check(tensor.shape()[0]), tensor = gather_host_rows(tensor, rows);
+    return;
   }
-  for (auto& [name, tensor] : row_inputs_) tensor = gather_rows(tensor, rows);
+  check(rows_);
+  for (auto& [name, tensor] : row_inputs_) tensor = gather_host_rows(tensor, rows);
   rows_ = static_cast<int64_t>(rows.size());
-  if (mask_.empty()) return;  // before start(): only the model's per-row inputs exist
+  std::vector<int64_t> cache_rows(rows.size());
+  for (size_t i = 0; i < rows.size(); ++i)
+    cache_rows[i] = cache_rows_.empty() ? rows[i] : cache_rows_[static_cast<size_t>(rows[i])];
+  const int64_t cache_batch = cache_.empty() ? 0 : cache_[0].first.shape()[0];
+  std::vector<int64_t> identity(static_cast<size_t>(cache_batch));
+  std::iota(identity.begin(), identity.end(), int64_t{0});
+  cache_rows_ = cache_rows == identity ? std::vector<int64_t>{} : std::move(cache_rows);
   std::vector<std::vector<uint8_t>> mask;
   std::vector<int32_t> next_position;
   for (int64_t r : rows) {
-    mask.push_back(mask_.at(static_cast<size_t>(r)));
-    next_position.push_back(next_position_.at(static_cast<size_t>(r)));
+    mask.push_back(mask_[static_cast<size_t>(r)]);
+    next_position.push_back(next_position_[static_cast<size_t>(r)]);
   }
   mask_ = std::move(mask);
   next_position_ = std::move(next_position);
