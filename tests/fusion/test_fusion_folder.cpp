@@ -106,6 +106,22 @@ TEST_CASE("fusion/composing from fresh configs: zero gates give the plain decode
   Tensor text_only = model_logits(model, store, Tensor(), ids);
   CHECK(with_image.to_f64() == text_only.to_f64());
 
+  // ... and equal the plain decoder's, run alone with the same weights.
+  language::DecoderLM plain(composed.loaded.config.language);
+  ParameterStore plain_store;
+  for (const ParameterInfo& p : plain.named_parameters()) plain_store.set(p.name, store.get("language." + p.name));
+  Graph g(false);
+  language::DecoderInputs in;
+  in.ids = g.input("ids", ids.shape(), DType::i32);
+  in.positions = g.input("positions", {ids.shape()[1]}, DType::i32);
+  Var logits = plain.forward(in).logits;
+  Executor exec(g, cpu_backend(), {logits});
+  plain_store.bind_all(exec, g);
+  exec.bind("ids", ids);
+  exec.bind("positions", positions_tensor(0, ids.shape()[1]));
+  exec.run();
+  CHECK(exec.value(logits).to_f64() == with_image.to_f64());
+
   // The same seed draws the same fresh weights.
   ParameterStore again;
   compose_model(options, again);
