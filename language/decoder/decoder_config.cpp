@@ -77,22 +77,34 @@ DecoderConfig DecoderConfig::from_json(const nlohmann::json& c, const std::strin
   if (!c.is_object()) throw std::invalid_argument(subject + ": config must be a JSON object");
   const std::string type = c.value("model_type", std::string());
   DecoderConfig out;
-  if (type == "llama") {
+  if (type == "llama" || type == "mistral" || type == "qwen2") {
+    // Absent fields take the defaults of LlamaConfig / MistralConfig / Qwen2Config.
+    const bool mistral = type == "mistral", qwen2 = type == "qwen2";
     out.family = DecoderFamily::llama;
-    out.vocab_size = integer(c, "vocab_size", 32000, subject);
+    out.model_type = type;
+    out.vocab_size = integer(c, "vocab_size", qwen2 ? 151936 : 32000, subject);
     out.hidden_size = integer(c, "hidden_size", 4096, subject);
-    out.intermediate_size = integer(c, "intermediate_size", 11008, subject);
+    out.intermediate_size = integer(c, "intermediate_size", mistral ? 14336 : qwen2 ? 22016 : 11008, subject);
     out.num_layers = integer(c, "num_hidden_layers", 32, subject);
     out.num_heads = integer(c, "num_attention_heads", 32, subject);
-    out.num_kv_heads = integer(c, "num_key_value_heads", out.num_heads, subject);
+    out.num_kv_heads = integer(c, "num_key_value_heads", mistral ? 8 : out.num_heads, subject);
     out.head_dim = integer(c, "head_dim", out.hidden_size / out.num_heads, subject);
-    out.max_positions = integer(c, "max_position_embeddings", 2048, subject);
+    out.max_positions = integer(c, "max_position_embeddings", mistral ? 131072 : qwen2 ? 32768 : 2048, subject);
     out.norm_eps = number(c, "rms_norm_eps", 1e-6, subject);
     out.tie_word_embeddings = flag(c, "tie_word_embeddings", false, subject);
     out.attention_bias = flag(c, "attention_bias", false, subject);
     out.mlp_bias = flag(c, "mlp_bias", false, subject);
+    out.qkv_bias = qwen2;
+    // Qwen2 slides only with use_sliding_window (and then only from max_window_layers on; every layer is
+    // treated as sliding here, which refuses the same over-long sequences or more).
+    if (mistral || (qwen2 && flag(c, "use_sliding_window", false, subject))) {
+      if (!c.contains("sliding_window"))
+        out.sliding_window = 4096;
+      else if (!c.at("sliding_window").is_null())  // null: no window
+        out.sliding_window = integer(c, "sliding_window", 0, subject);
+    }
     const std::string act = c.value("hidden_act", std::string("silu"));
-    if (act != "silu") throw std::invalid_argument(subject + ": hidden_act '" + act + "' (LLaMA uses silu)");
+    if (act != "silu") throw std::invalid_argument(subject + ": hidden_act '" + act + "' (the llama family uses silu)");
     if (integer(c, "pretraining_tp", 1, subject) != 1)
       throw std::invalid_argument(subject + ": pretraining_tp other than 1 is not supported");
     read_rope(c, out, subject);
@@ -101,6 +113,7 @@ DecoderConfig DecoderConfig::from_json(const nlohmann::json& c, const std::strin
     if (out.head_dim % 2 != 0) throw std::invalid_argument(subject + ": head_dim must be even for RoPE");
   } else if (type == "gpt2") {
     out.family = DecoderFamily::gpt2;
+    out.model_type = type;
     out.vocab_size = integer(c, "vocab_size", 50257, subject);
     out.hidden_size = integer(c, "n_embd", 768, subject);
     out.num_layers = integer(c, "n_layer", 12, subject);
@@ -118,11 +131,16 @@ DecoderConfig DecoderConfig::from_json(const nlohmann::json& c, const std::strin
     }
     if (!flag(c, "scale_attn_weights", true, subject) || flag(c, "scale_attn_by_inverse_layer_idx", false, subject))
       throw std::invalid_argument(subject + ": only GPT-2's default attention scaling (1/sqrt(head_dim)) is supported");
+    if (flag(c, "reorder_and_upcast_attn", false, subject))
+      throw std::invalid_argument(subject + ": reorder_and_upcast_attn is not supported");
     if (out.hidden_size % out.num_heads != 0)
       throw std::invalid_argument(subject + ": n_embd is not a multiple of n_head");
   } else {
-    throw std::invalid_argument(subject + ": model_type '" + type + "' is not a supported decoder (llama, gpt2)");
+    throw std::invalid_argument(subject + ": model_type '" + type +
+                                "' is not a supported decoder (llama, mistral, qwen2, gpt2)");
   }
+  out.initializer_range = number(c, "initializer_range", 0.02, subject);
+  if (!(out.initializer_range > 0.0)) throw std::invalid_argument(subject + ": initializer_range must be > 0");
   out.bos_token_id = optional_id(c, "bos_token_id", subject);
   out.pad_token_id = optional_id(c, "pad_token_id", subject);
   const nlohmann::json eos = c.value("eos_token_id", nlohmann::json());
@@ -147,8 +165,9 @@ nlohmann::json DecoderConfig::to_json() const {
       rope["rope_type"] = rope_scaling.kind == RopeScaling::Kind::linear ? "linear" : "dynamic";
       rope["factor"] = rope_scaling.factor;
     }
-    out = {{"model_type", "llama"},
-           {"architectures", {"LlamaForCausalLM"}},
+    const bool mistral = model_type == "mistral", qwen2 = model_type == "qwen2";
+    out = {{"model_type", mistral ? "mistral" : qwen2 ? "qwen2" : "llama"},
+           {"architectures", {mistral ? "MistralForCausalLM" : qwen2 ? "Qwen2ForCausalLM" : "LlamaForCausalLM"}},
            {"vocab_size", vocab_size},
            {"hidden_size", hidden_size},
            {"intermediate_size", intermediate_size},
@@ -163,6 +182,13 @@ nlohmann::json DecoderConfig::to_json() const {
            {"attention_bias", attention_bias},
            {"mlp_bias", mlp_bias},
            {"hidden_act", "silu"}};
+    const nlohmann::json window = sliding_window > 0 ? nlohmann::json(sliding_window) : nlohmann::json();
+    if (mistral) out["sliding_window"] = window;
+    if (qwen2) {
+      out["use_sliding_window"] = sliding_window > 0;
+      out["sliding_window"] = window;
+      out["max_window_layers"] = 0;
+    }
   } else {
     const char* act = activation == Activation::gelu_erf ? "gelu" : activation == Activation::gelu_tanh ? "gelu_new" : "quick_gelu";
     out = {{"model_type", "gpt2"},
@@ -177,6 +203,7 @@ nlohmann::json DecoderConfig::to_json() const {
            {"activation_function", act},
            {"add_cross_attention", add_cross_attention}};
   }
+  out["initializer_range"] = initializer_range;
   if (bos_token_id >= 0) out["bos_token_id"] = bos_token_id;
   if (pad_token_id >= 0) out["pad_token_id"] = pad_token_id;
   if (eos_token_ids.size() == 1) out["eos_token_id"] = eos_token_ids[0];

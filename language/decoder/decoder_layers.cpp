@@ -14,7 +14,8 @@ DecoderLayer::DecoderLayer(const DecoderConfig& config) : Module("DecoderLayer")
   attention.head_dim = config.head_dim;
   attention.causal = true;
   if (family_ == DecoderFamily::llama) {
-    attention.q_bias = attention.k_bias = attention.v_bias = attention.o_bias = config.attention_bias;
+    attention.q_bias = attention.k_bias = attention.v_bias = config.attention_bias || config.qkv_bias;
+    attention.o_bias = config.attention_bias;
     attention.rope = RopeConfig{config.rope_theta, 1.0};
     rms1_ = register_module("input_layernorm", std::make_shared<RMSNorm>(c, config.norm_eps));
     attention_ = register_module("self_attn", std::make_shared<Attention>(attention));

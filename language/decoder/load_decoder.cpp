@@ -1,4 +1,4 @@
-// load_decoder: config.json and the weights of a LlamaForCausalLM or GPT2LMHeadModel folder.
+// load_decoder: config.json and the weights of a Llama/Mistral/Qwen2ForCausalLM or GPT2LMHeadModel folder.
 #include <filesystem>
 #include <stdexcept>
 

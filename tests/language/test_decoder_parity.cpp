@@ -1,16 +1,12 @@
-// Decoder LMs against Hugging Face transformers (LLaMA with GQA / tied / linear / dynamic RoPE, GPT-2
-// with and without cross-attention), cached decoding, last-only logits, the layer hook, configs and
-// the errors of bad folders.
+// Decoder LMs against Hugging Face transformers (LLaMA with GQA / tied / linear / dynamic RoPE, Qwen2,
+// Mistral, GPT-2 with and without cross-attention): logits, cached decoding, last-only logits, the layer hook.
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
-#include <unistd.h>
 
 #include "language/decoder/decoder_lm.h"
 #include "modules/exec/executor.h"
 #include "modules/graph/ops.h"
-#include "modules/io/json_strict.h"
 #include "modules/io/safetensors.h"
 
 using namespace hanvit;
@@ -65,50 +61,25 @@ Tensor columns(const Tensor& ids, int64_t begin, int64_t end) {
   return Tensor::from_vector<int32_t>({batch, end - begin}, out);
 }
 
-struct TempDir {
-  fs::path path;
-  explicit TempDir(const std::string& name)
-      : path(fs::temp_directory_path() / ("hanvit-decoder-" + name + "-" + std::to_string(::getpid()))) {
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
-
-fs::path edited_copy(const TempDir& dir, const std::string& name, const std::function<void(nlohmann::json&)>& edit,
-                     const std::string& drop = "", const Tensor& replacement = Tensor()) {
-  const fs::path out = dir.path / name;
-  fs::create_directories(out);
-  nlohmann::json config = read_json_file_strict((kDecoderData / name / "config.json").string(), "config");
-  edit(config);
-  std::ofstream(out / "config.json") << config.dump();
-  SafetensorsFile weights((kDecoderData / name / "model.safetensors").string());
-  std::vector<std::pair<std::string, Tensor>> tensors;
-  for (const std::string& t : weights.names()) {
-    if (t == drop && !replacement.defined()) continue;
-    tensors.emplace_back(t, t == drop ? replacement : weights.get(t));
-  }
-  save_safetensors((out / "model.safetensors").string(), tensors);
-  return out;
-}
-
 }  // namespace
 
-TEST_CASE("decoder/logits equal Hugging Face for LLaMA (GQA, tied, linear and dynamic RoPE) and GPT-2", "[decoder]") {
-  for (const char* name : {"llama_gqa", "llama_tied_linear", "llama_dynamic", "gpt2", "gpt2_cross"}) {
+TEST_CASE("decoder/logits equal Hugging Face for LLaMA (GQA, tied, linear and dynamic RoPE), Qwen2, Mistral and GPT-2",
+          "[decoder]") {
+  for (const char* name :
+       {"llama_gqa", "llama_tied_linear", "llama_dynamic", "qwen2_tied", "mistral_window", "gpt2", "gpt2_cross"}) {
     INFO(name);
     ParameterStore store;
     LoadedDecoder loaded = load_decoder((kDecoderData / name).string(), store);
     SafetensorsFile expected((kDecoderData / name / "expected.safetensors").string());
     Tensor context = expected.contains("encoder_hidden_states") ? expected.get("encoder_hidden_states") : Tensor();
-    require_close_to_scale(logits_of(*loaded.model, store, expected.get("input_ids"), context),
-                           expected.get("logits"));
+    require_close_to_scale(logits_of(*loaded.model, store, expected.get("input_ids"), context), expected.get("logits"));
   }
 }
 
-TEST_CASE("decoder/cached decoding, token by token, equals the full pass; last_only equals the last row",
-          "[decoder]") {
-  for (const char* name : {"llama_gqa", "gpt2_cross"}) {
+// llama_dynamic is left out: dynamic NTK scaling rotates each step's keys with the theta of the length
+// reached so far, so its cached decoding differs from a full pass (in transformers too).
+TEST_CASE("decoder/cached decoding, token by token, equals the full pass; last_only equals the last row", "[decoder]") {
+  for (const char* name : {"llama_gqa", "llama_tied_linear", "qwen2_tied", "gpt2", "gpt2_cross"}) {
     INFO(name);
     ParameterStore store;
     LoadedDecoder loaded = load_decoder((kDecoderData / name).string(), store);
@@ -205,66 +176,37 @@ TEST_CASE("decoder/cached decoding, token by token, equals the full pass; last_o
 TEST_CASE("decoder/the before_layer hook runs once per layer, in order, and changes the output", "[decoder]") {
   ParameterStore store;
   LoadedDecoder loaded = load_decoder((kDecoderData / "llama_gqa").string(), store);
+  SafetensorsFile expected((kDecoderData / "llama_gqa" / "expected.safetensors").string());
+  const Tensor ids = expected.get("input_ids");
   Graph g(false);
   DecoderInputs in;
-  in.ids = g.input("ids", {1, 4}, DType::i32);
-  in.positions = g.input("positions", {4}, DType::i32);
+  in.ids = g.input("ids", ids.shape(), DType::i32);
+  in.positions = g.input("positions", {ids.shape()[1]}, DType::i32);
   std::vector<int64_t> seen;
   in.before_layer = [&](int64_t layer, Var hidden) {
     seen.push_back(layer);
-    return hidden;
+    return layer == 1 ? mul_scalar(hidden, 0.5) : hidden;
   };
-  loaded.model->forward(in);
+  Var logits = loaded.model->forward(in).logits;
   CHECK(seen == std::vector<int64_t>{0, 1});
+  Executor exec(g, cpu_backend(), {logits});
+  store.bind_all(exec, g);
+  exec.bind("ids", ids);
+  exec.bind("positions", arange(0, ids.shape()[1]));
+  exec.run();
+  const std::vector<double> hooked = exec.value(logits).to_f64(), plain = expected.get("logits").to_f64();
+  double largest_change = 0.0;
+  for (size_t i = 0; i < plain.size(); ++i) largest_change = std::max(largest_change, std::abs(hooked[i] - plain[i]));
+  CHECK(largest_change > 1e-2);
 }
 
-TEST_CASE("decoder/configs read back from to_json and keep Hugging Face's names", "[decoder]") {
-  for (const char* name : {"llama_gqa", "llama_tied_linear", "llama_dynamic", "gpt2", "gpt2_cross"}) {
-    const std::string path = (kDecoderData / name / "config.json").string();
-    DecoderConfig config = DecoderConfig::from_json(read_json_file_strict(path, "config"), path);
-    CHECK(DecoderConfig::from_json(config.to_json(), "again").to_json() == config.to_json());
-  }
+TEST_CASE("decoder/a sequence longer than the sliding window is refused", "[decoder]") {
   ParameterStore store;
-  LoadedDecoder tied = load_decoder((kDecoderData / "llama_tied_linear").string(), store);
-  CHECK(tied.config.tie_word_embeddings);
-  CHECK(tied.config.rope_scaling.kind == RopeScaling::Kind::linear);
-  CHECK_FALSE(store.contains("lm_head.weight"));
-  CHECK(store.contains("model.layers.1.self_attn.k_proj.weight"));
-  CHECK(store.get("model.layers.1.self_attn.k_proj.weight").shape() == Shape{16, 32});  // 2 kv heads x 8
-  LoadedDecoder gpt2 = load_decoder((kDecoderData / "gpt2_cross").string(), store, "decoder.");
-  CHECK(store.contains("decoder.transformer.h.0.crossattention.q_attn.weight"));
-}
-
-TEST_CASE("decoder/bad folders give one-line errors naming the folder and the problem", "[decoder]") {
-  ParameterStore store;
-  auto same = [](nlohmann::json&) {};
-  TempDir d1("missing");
-  const fs::path missing = edited_copy(d1, "llama_gqa", same, "model.layers.0.mlp.up_proj.weight");
-  CHECK_THROWS_WITH(load_decoder(missing.string(), store),
-                    Contains(missing.string()) && Contains("1 tensors missing: model.layers.0.mlp.up_proj.weight"));
-  TempDir d2("shape");
-  const fs::path shape = edited_copy(d2, "gpt2", [](nlohmann::json& c) { c["n_inner"] = 100; });
-  CHECK_THROWS_WITH(load_decoder(shape.string(), store), Contains("but the config gives"));
-  TempDir d3("type");
-  const fs::path type = edited_copy(d3, "gpt2", [](nlohmann::json& c) { c["model_type"] = "mamba"; });
-  CHECK_THROWS_WITH(load_decoder(type.string(), store), Contains("model_type 'mamba' is not a supported decoder"));
-  TempDir d4("dtype");
-  const fs::path dtype = edited_copy(d4, "llama_gqa", same, "model.norm.weight", Tensor::zeros({32}, DType::u8));
-  CHECK_THROWS_WITH(load_decoder(dtype.string(), store), Contains("'model.norm.weight' has dtype"));
-  TempDir d5("rope");
-  const fs::path rope = edited_copy(d5, "llama_gqa", [](nlohmann::json& c) {
-    c["rope_parameters"] = {{"rope_type", "yarn"}, {"factor", 4.0}, {"rope_theta", 10000.0}};
-  });
-  CHECK_THROWS_WITH(load_decoder(rope.string(), store), Contains("rope type 'yarn' is not supported"));
-  TempDir d6("extra");
-  const fs::path extra = edited_copy(d6, "llama_gqa", same);
-  {
-    SafetensorsFile weights((extra / "model.safetensors").string());
-    std::vector<std::pair<std::string, Tensor>> tensors;
-    for (const std::string& t : weights.names()) tensors.emplace_back(t, weights.get(t).clone());
-    tensors.emplace_back("model.layers.0.self_attn.q_norm.weight", Tensor::zeros({8}));
-    save_safetensors((extra / "model.safetensors").string(), tensors);
-  }
-  CHECK_THROWS_WITH(load_decoder(extra.string(), store),
-                    Contains("1 unexpected tensors: model.layers.0.self_attn.q_norm.weight"));
+  LoadedDecoder loaded = load_decoder((kDecoderData / "mistral_window").string(), store);
+  REQUIRE(loaded.config.sliding_window == 16);
+  Graph g(false);
+  DecoderInputs in;
+  in.ids = g.input("ids", {1, 17}, DType::i32);
+  in.positions = g.input("positions", {17}, DType::i32);
+  CHECK_THROWS_WITH(loaded.model->forward(in), Contains("reaches position 17 but sliding-window attention (16 keys)"));
 }
