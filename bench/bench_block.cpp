@@ -9,6 +9,7 @@
 #include <limits>
 #include <string>
 
+#include "bench/reference_output.h"
 #include "modules/exec/executor.h"
 #include "modules/graph/autograd.h"
 #include "modules/graph/ops.h"
@@ -60,24 +61,14 @@ class Block : public Module {
 };
 
 double torch_ms(const Options& o, int threads, std::string& why) {
-  std::string command = o.python + " " + o.script + " --threads " + std::to_string(threads) + " --batch " +
-                        std::to_string(o.batch) + " --seq " + std::to_string(o.seq) + " --dim " +
-                        std::to_string(o.dim) + " --heads " + std::to_string(o.heads) + " --reps " +
-                        std::to_string(o.reps) + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  if (!pipe) {
-    why = "could not start " + o.python;
-    return -1;
-  }
-  char line[512];
+  const bench::ReferenceOutput out = bench::run_reference(
+      o.python + " " + o.script + " --threads " + std::to_string(threads) + " --batch " + std::to_string(o.batch) +
+      " --seq " + std::to_string(o.seq) + " --dim " + std::to_string(o.dim) + " --heads " + std::to_string(o.heads) +
+      " --reps " + std::to_string(o.reps));
   double ms = -1;
-  std::string last;
-  while (std::fgets(line, sizeof line, pipe)) {
-    last = line;
-    if (std::sscanf(line, "torch_ms=%lf", &ms) == 1) why = line;
-  }
-  if (pclose(pipe) != 0 || ms < 0) why = "PyTorch reference failed: " + last;
-  return ms;
+  const std::string* line = out.scan("torch_ms=%lf", &ms);
+  why = line && out.failure.empty() ? *line : out.why_missing();
+  return out.failure.empty() ? ms : -1;
 }
 
 }  // namespace

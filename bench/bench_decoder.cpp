@@ -9,7 +9,10 @@
 #include <memory>
 #include <string>
 
+#include "bench/reference_output.h"
 #include "language/decoder/decoder_lm.h"
+#include "language/generation/decoder_step_model.h"
+#include "language/generation/generate.h"
 #include "modules/exec/executor.h"
 
 using namespace hanvit;
@@ -42,6 +45,13 @@ Tensor positions_from(int64_t begin, int64_t count) {  // i32 (count)
   return Tensor::from_vector<int32_t>({count}, v);
 }
 
+// "k0", "v3": the cache inputs' names.
+std::string cache_name(char kind, size_t layer) {
+  std::string name(1, kind);
+  name += std::to_string(layer);
+  return name;
+}
+
 int32_t argmax_last(const Tensor& logits) {  // (1, 1, V)
   const float* row = logits.data<float>();
   return static_cast<int32_t>(std::max_element(row, row + logits.numel()) - row);
@@ -63,8 +73,8 @@ struct Pass {
     in.last_only = true;
     if (past)
       for (size_t l = 0; l < past->cache.size(); ++l)
-        in.cache.push_back({graph->input("k" + std::to_string(l), past->cache[l].k.shape()),
-                            graph->input("v" + std::to_string(l), past->cache[l].v.shape())});
+        in.cache.push_back({graph->input(cache_name('k', l), past->cache[l].k.shape()),
+                            graph->input(cache_name('v', l), past->cache[l].v.shape())});
     DecoderOutputs out = model.forward(in);
     cache = out.cache;
     logits = out.logits;
@@ -74,8 +84,8 @@ struct Pass {
     store.bind_all(*exec, *graph);
     if (past)
       for (size_t l = 0; l < past->cache.size(); ++l) {  // the previous step's values, used in place
-        exec->bind("k" + std::to_string(l), past->exec->value(past->cache[l].k));
-        exec->bind("v" + std::to_string(l), past->exec->value(past->cache[l].v));
+        exec->bind(cache_name('k', l), past->exec->value(past->cache[l].k));
+        exec->bind(cache_name('v', l), past->exec->value(past->cache[l].v));
       }
   }
 
@@ -93,26 +103,20 @@ struct TorchTimes {
 };
 
 TorchTimes torch_times(const Options& o, int threads, std::string& why) {
-  const std::string command = o.python + " " + o.script + " --threads " + std::to_string(threads) + " --vocab " +
-                              std::to_string(o.vocab) + " --dim " + std::to_string(o.dim) + " --layers " +
-                              std::to_string(o.layers) + " --heads " + std::to_string(o.heads) + " --hidden " +
-                              std::to_string(o.hidden) + " --prefill " + std::to_string(o.prefill) + " --prompt " +
-                              std::to_string(o.prompt) + " --new " + std::to_string(o.new_tokens) + " --reps " +
-                              std::to_string(o.reps) + " 2>&1";
+  const bench::ReferenceOutput run = bench::run_reference(
+      o.python + " " + o.script + " --threads " + std::to_string(threads) + " --vocab " + std::to_string(o.vocab) +
+      " --dim " + std::to_string(o.dim) + " --layers " + std::to_string(o.layers) + " --heads " +
+      std::to_string(o.heads) + " --hidden " + std::to_string(o.hidden) + " --prefill " + std::to_string(o.prefill) +
+      " --prompt " + std::to_string(o.prompt) + " --new " + std::to_string(o.new_tokens) + " --reps " +
+      std::to_string(o.reps));
   TorchTimes out;
-  FILE* pipe = popen(command.c_str(), "r");
-  if (!pipe) {
-    why = "could not start " + o.python;
-    return out;
+  const std::string* line = run.scan("torch_prefill_ms=%lf torch_decode_ms=%lf", &out.prefill_ms, &out.decode_ms);
+  if (line && run.failure.empty()) {
+    out.line = *line;
+  } else {
+    why = run.why_missing();
+    out.decode_ms = -1;
   }
-  char line[512];
-  std::string last;
-  while (std::fgets(line, sizeof line, pipe)) {
-    last = line;
-    if (std::sscanf(line, "torch_prefill_ms=%lf torch_decode_ms=%lf", &out.prefill_ms, &out.decode_ms) == 2)
-      out.line = line;
-  }
-  if (pclose(pipe) != 0 || out.decode_ms < 0) why = "PyTorch reference failed: " + last;
   return out;
 }
 
@@ -192,6 +196,18 @@ int main(int argc, char** argv) {
     if (total < best_decode) best_decode = total, build_of_best = build;
   }
 
+  // The same decoding through generate() (DecodeSession: the prompt pass included), as the CLI runs it.
+  const language::DecoderStepModel step_model(model);
+  const std::vector<int32_t> prompt(prompt_ids.data<int32_t>(), prompt_ids.data<int32_t>() + o.prompt);
+  language::GenerationOptions greedy;
+  greedy.max_new_tokens = static_cast<int>(o.new_tokens);
+  double best_generate = std::numeric_limits<double>::infinity();
+  for (int r = 0; r <= o.reps; ++r) {
+    const Clock::time_point start = Clock::now();
+    language::generate(step_model, store, cpu_backend(), {prompt}, greedy);
+    best_generate = std::min(best_generate, seconds_since(start));
+  }
+
   std::printf("LLaMA-style decoder: %lld layers, d=%lld, %lld heads, SwiGLU %lld, vocab %lld, threads=%d\n",
               static_cast<long long>(o.layers), static_cast<long long>(o.dim), static_cast<long long>(o.heads),
               static_cast<long long>(o.hidden), static_cast<long long>(o.vocab), threads);
@@ -201,6 +217,9 @@ int main(int argc, char** argv) {
   std::printf("decode %lld tokens after %lld: hanvit_ms=%.1f tokens_per_s=%.1f graph_build_share=%.1f%%\n",
               static_cast<long long>(o.new_tokens), static_cast<long long>(o.prompt), best_decode * 1e3,
               o.new_tokens / best_decode, 100.0 * build_of_best / best_decode);
+  std::printf("generate() %lld tokens after %lld, prompt pass included: hanvit_ms=%.1f tokens_per_s=%.1f\n",
+              static_cast<long long>(o.new_tokens), static_cast<long long>(o.prompt), best_generate * 1e3,
+              o.new_tokens / best_generate);
   if (o.profile) {
     const double prefill_runs = o.reps + 1, decode_tokens = static_cast<double>((o.reps + 1) * o.new_tokens);
     std::printf("per prefill / per decoded token (ms):\n");

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/reference_output.h"
 #include "modules/exec/executor.h"
 #include "modules/nn/parameter_store.h"
 #include "vision/vision_transformer.h"
@@ -27,25 +28,16 @@ struct Options {
 };
 
 double torch_ms(const Options& o, const VisionConfig& c, int threads, std::string& why) {
-  const std::string command = o.python + " " + o.script + " --threads " + std::to_string(threads) + " --batch " +
-                              std::to_string(o.batch) + " --image " + std::to_string(c.image_size) + " --patch " +
-                              std::to_string(c.patch_size) + " --dim " + std::to_string(c.hidden_size) + " --layers " +
-                              std::to_string(c.num_layers) + " --heads " + std::to_string(c.num_heads) + " --hidden " +
-                              std::to_string(c.intermediate_size) + " --reps " + std::to_string(o.reps) + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  if (!pipe) {
-    why = "could not start " + o.python;
-    return -1;
-  }
-  char line[512];
+  const bench::ReferenceOutput out = bench::run_reference(
+      o.python + " " + o.script + " --threads " + std::to_string(threads) + " --batch " + std::to_string(o.batch) +
+      " --image " + std::to_string(c.image_size) + " --patch " + std::to_string(c.patch_size) + " --dim " +
+      std::to_string(c.hidden_size) + " --layers " + std::to_string(c.num_layers) + " --heads " +
+      std::to_string(c.num_heads) + " --hidden " + std::to_string(c.intermediate_size) + " --reps " +
+      std::to_string(o.reps));
   double ms = -1;
-  std::string last;
-  while (std::fgets(line, sizeof line, pipe)) {
-    last = line;
-    if (std::sscanf(line, "torch_ms=%lf", &ms) == 1) why = line;
-  }
-  if (pclose(pipe) != 0 || ms < 0) why = "PyTorch reference failed: " + last;
-  return ms;
+  const std::string* line = out.scan("torch_ms=%lf", &ms);
+  why = line && out.failure.empty() ? *line : out.why_missing();
+  return out.failure.empty() ? ms : -1;
 }
 
 }  // namespace

@@ -6,7 +6,7 @@
 #include <string_view>
 
 #include "datasets/image/resize.h"
-#include "datasets/random/rng.h"
+#include "modules/random/rng.h"
 
 namespace hanvit::data {
 

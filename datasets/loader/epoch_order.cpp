@@ -1,7 +1,7 @@
 // Shuffle and per-rank batch plan.
 #include "datasets/loader/epoch_order.h"
 
-#include "datasets/random/rng.h"
+#include "modules/random/rng.h"
 
 #include <algorithm>
 #include <cstddef>

@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "datasets/random/rng.h"
+#include "modules/random/rng.h"
 #include "datasets/synth/scene.h"
 
 namespace hanvit::data {

@@ -4,7 +4,7 @@
 #include <cstddef>
 #include <vector>
 
-#include "datasets/random/rng.h"
+#include "modules/random/rng.h"
 #include "datasets/synth/vocabulary.h"
 
 namespace hanvit::data {

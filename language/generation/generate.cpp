@@ -18,8 +18,8 @@ std::vector<GenerationResult> greedy_or_sample(DecodeSession& session, const std
   std::vector<std::vector<int32_t>> seen = prompts;  // for the repetition penalty
   std::vector<size_t> active(prompts.size());        // session row -> prompt
   std::iota(active.begin(), active.end(), size_t{0});
-  std::vector<SamplingRng> rngs;
-  for (size_t p = 0; p < prompts.size(); ++p) rngs.emplace_back(o.seed, p);
+  std::vector<Rng> rngs;  // one stream per prompt
+  for (size_t p = 0; p < prompts.size(); ++p) rngs.emplace_back(derive_seed(o.seed, p));
   Tensor logits = session.start(prompts);
   for (int step = 0; step < o.max_new_tokens; ++step) {
     const size_t vocab = static_cast<size_t>(logits.shape()[1]);

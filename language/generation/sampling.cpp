@@ -66,7 +66,7 @@ int32_t argmax(std::span<const float> scores) {
   return static_cast<int32_t>(std::max_element(scores.begin(), scores.end()) - scores.begin());
 }
 
-int32_t sample_from(std::span<const float> scores, SamplingRng& rng) {
+int32_t sample_from(std::span<const float> scores, Rng& rng) {
   const float top = *std::max_element(scores.begin(), scores.end());
   std::vector<double> cumulative(scores.size());
   double total = 0.0;
@@ -81,7 +81,7 @@ int32_t sample_from(std::span<const float> scores, SamplingRng& rng) {
 }
 
 int32_t choose_token(std::span<float> logits, std::span<const int32_t> seen, const GenerationOptions& options,
-                     SamplingRng& rng) {
+                     Rng& rng) {
   apply_repetition_penalty(logits, seen, options.repetition_penalty);
   if (options.temperature <= 0) return argmax(logits);
   for (float& s : logits) s = static_cast<float>(s / options.temperature);

@@ -6,7 +6,7 @@
 #include <span>
 
 #include "language/generation/generation_options.h"
-#include "language/generation/sampling_rng.h"
+#include "modules/random/rng.h"
 
 namespace hanvit::language {
 
@@ -23,11 +23,11 @@ void log_softmax_in_place(std::span<float> scores);
 // Index of the largest score (the first on ties, as torch.argmax).
 int32_t argmax(std::span<const float> scores);
 // A draw from softmax(scores); scores of -inf are never drawn.
-int32_t sample_from(std::span<const float> scores, SamplingRng& rng);
+int32_t sample_from(std::span<const float> scores, Rng& rng);
 
 // The next token of one row from its logits (changed in place by the processors): the repetition
 // penalty over `seen`, then argmax (temperature 0) or temperature, top-k, top-p and a draw.
 int32_t choose_token(std::span<float> logits, std::span<const int32_t> seen, const GenerationOptions& options,
-                     SamplingRng& rng);
+                     Rng& rng);
 
 }  // namespace hanvit::language

@@ -3,9 +3,10 @@
 #include <catch2/catch.hpp>
 #include <set>
 
-#include "datasets/random/rng.h"
+#include "modules/random/rng.h"
 #include "datasets/synth/scene.h"
 
+using namespace hanvit;
 using namespace hanvit::data;
 
 TEST_CASE("splitmix64 matches the published reference sequence", "[synth]") {

@@ -7,12 +7,15 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/model_test_support.h"
 #include "fusion/model_folder.h"
 #include "modules/exec/executor.h"
 #include "modules/graph/ops.h"
 #include "modules/io/safetensors.h"
 
 namespace hanvit::fusion::testing {
+
+using hanvit::testing::require_close_to_scale;
 
 inline const std::filesystem::path kFusionData = std::filesystem::path(HANVIT_TEST_DATA) / "fusion";
 
@@ -38,17 +41,6 @@ inline Tensor model_logits(const VisionLanguageModel& model, const ParameterStor
   if (pixels.defined()) exec.bind("pixels", pixels);
   exec.run();
   return exec.value(logits).clone();
-}
-
-// |got - want| <= tol * max(1, max |want|) everywhere.
-inline void require_close_to_scale(const Tensor& got, const Tensor& want, double tol = 1e-4) {
-  REQUIRE(got.shape() == want.shape());
-  const std::vector<double> g = got.to_f64(), w = want.to_f64();
-  double scale = 1.0, worst = 0.0;
-  for (double x : w) scale = std::max(scale, std::abs(x));
-  for (size_t i = 0; i < g.size(); ++i) worst = std::max(worst, std::abs(g[i] - w[i]));
-  INFO("max abs difference " << worst << " at output scale " << scale);
-  REQUIRE(worst <= tol * scale);
 }
 
 }  // namespace hanvit::fusion::testing

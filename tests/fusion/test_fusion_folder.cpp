@@ -3,28 +3,19 @@
 #include <fstream>
 #include <unistd.h>
 
+#include "tests/support/model_test_support.h"
 #include "fusion/compose.h"
 #include "modules/io/json_strict.h"
 #include "tests/fusion/fusion_test_util.h"
 
 using namespace hanvit;
+using namespace hanvit::testing;
 using namespace hanvit::fusion;
 using namespace hanvit::fusion::testing;
 namespace fs = std::filesystem;
 using Catch::Matchers::Contains;
 
 namespace {
-
-// A fresh folder under the temp dir, removed at the end of the test.
-struct TempDir {
-  fs::path path;
-  explicit TempDir(const std::string& name)
-      : path(fs::temp_directory_path() / ("hanvit-fusion-" + name + "-" + std::to_string(::getpid()))) {
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
 
 nlohmann::json read_config(const fs::path& dir) {
   return read_json_file_strict((dir / "config.json").string(), "config");
@@ -93,6 +84,7 @@ TEST_CASE("fusion/composing from fresh configs: zero gates give the plain decode
   ComposeOptions options{.vision = (dir.path / "vision.json").string(),
                          .language = (dir.path / "language.json").string(),
                          .fusion_spec = "gated:every=2,projector=linear",
+                         .tokenizer = {},
                          .seed = 7};
   ParameterStore store;
   ComposedModel composed = compose_model(options, store);

@@ -7,11 +7,13 @@
 #include <filesystem>
 #include <fstream>
 
+#include "tests/support/model_test_support.h"
 #include "language/decoder/decoder_lm.h"
 #include "modules/io/json_strict.h"
 #include "modules/io/safetensors.h"
 
 using namespace hanvit;
+using namespace hanvit::testing;
 using namespace hanvit::language;
 namespace fs = std::filesystem;
 using Catch::Matchers::Contains;
@@ -19,16 +21,6 @@ using Catch::Matchers::Contains;
 namespace {
 
 const fs::path kDecoderData = fs::path(HANVIT_TEST_DATA) / "decoder";
-
-struct TempDir {
-  fs::path path;
-  explicit TempDir(const std::string& name)
-      : path(fs::temp_directory_path() / ("hanvit-decoder-" + name + "-" + std::to_string(::getpid()))) {
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
 
 fs::path edited_copy(const TempDir& dir, const std::string& name, const std::function<void(nlohmann::json&)>& edit,
                      const std::string& drop = "", const Tensor& replacement = Tensor()) {

@@ -262,7 +262,7 @@ TEST_CASE("generation/logits processors on hand-checked rows", "[generation]") {
   CHECK(logs[0] == Approx(std::log(0.25)));
   CHECK(argmax(std::vector<float>{1.0f, 5.0f, 5.0f}) == 1);
 
-  SamplingRng rng(3, 0);
+  Rng rng(derive_seed(3, 0));
   int counts[3] = {0, 0, 0};
   const std::vector<float> probs = {std::log(0.2f), -inf, std::log(0.8f)};
   for (int i = 0; i < 20000; ++i) ++counts[sample_from(probs, rng)];
@@ -275,7 +275,7 @@ TEST_CASE("generation/top-p sampling draws exactly the nucleus; top-k 1 is greed
   GenerationOptions o;
   o.temperature = 1.0;
   o.top_p = 0.75;
-  SamplingRng rng(5, 0);
+  Rng rng(derive_seed(5, 0));
   std::set<int32_t> drawn;
   for (int i = 0; i < 2000; ++i) {
     std::vector<float> logits = {std::log(0.4f), std::log(0.3f), std::log(0.2f), std::log(0.1f)};

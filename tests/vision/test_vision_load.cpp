@@ -7,11 +7,13 @@
 #include <fstream>
 #include <functional>
 
+#include "tests/support/model_test_support.h"
 #include "modules/io/json_strict.h"
 #include "modules/io/safetensors.h"
 #include "vision/load_vision.h"
 
 using namespace hanvit;
+using namespace hanvit::testing;
 using namespace hanvit::vision;
 namespace fs = std::filesystem;
 using Catch::Matchers::Contains;
@@ -19,16 +21,6 @@ using Catch::Matchers::Contains;
 namespace {
 
 const fs::path kVisionData = fs::path(HANVIT_TEST_DATA) / "vision";
-
-struct TempDir {
-  fs::path path;
-  explicit TempDir(const std::string& name)
-      : path(fs::temp_directory_path() / ("hanvit-vision-" + name + "-" + std::to_string(::getpid()))) {
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
 
 using Tensors = std::vector<std::pair<std::string, Tensor>>;
 

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <filesystem>
 
+#include "tests/support/model_test_support.h"
 #include "modules/exec/executor.h"
 #include "modules/graph/autograd.h"
 #include "modules/graph/ops.h"
@@ -13,22 +14,13 @@
 #include "vision/load_vision.h"
 
 using namespace hanvit;
+using namespace hanvit::testing;
 using namespace hanvit::vision;
 namespace fs = std::filesystem;
 
 namespace {
 
 const fs::path kVisionData = fs::path(HANVIT_TEST_DATA) / "vision";
-
-void require_close_to_scale(const Tensor& got, const Tensor& want, double tol = 1e-4) {
-  REQUIRE(got.shape() == want.shape());
-  const std::vector<double> g = got.to_f64(), w = want.to_f64();
-  double scale = 1.0, worst = 0.0;
-  for (double x : w) scale = std::max(scale, std::abs(x));
-  for (size_t i = 0; i < g.size(); ++i) worst = std::max(worst, std::abs(g[i] - w[i]));
-  INFO("max abs difference " << worst << " at output scale " << scale);
-  REQUIRE(worst <= tol * scale);
-}
 
 VisionConfig tiny_config(VisionFamily family) {
   VisionConfig config;

@@ -1,4 +1,4 @@
-// Deterministic random numbers of the data layer (synthetic scenes, shuffles, augmentations): splitmix64
+// Deterministic random numbers (synthetic scenes, shuffles, augmentations, token sampling): splitmix64
 // seeding, xoshiro256** streams and unbiased bounded draws, specified bit for bit here
 // (std::uniform_int_distribution's output differs between standard libraries).
 #pragma once
@@ -6,7 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 
-namespace hanvit::data {
+namespace hanvit {
 
 // One step of splitmix64 (Steele, Lea, Flood 2014): advances `state` and returns a mixed value.
 inline uint64_t splitmix64(uint64_t& state) {
@@ -51,6 +51,9 @@ class Rng {
     }
   }
 
+  // Uniform in [0, 1) with 53 random bits.
+  double uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
+
   // Uniform integer in [low, high], low <= high.
   int between(int low, int high) { return low + static_cast<int>(below(static_cast<uint64_t>(high - low) + 1)); }
 
@@ -59,4 +62,4 @@ class Rng {
   uint64_t state_[4];
 };
 
-}  // namespace hanvit::data
+}  // namespace hanvit
