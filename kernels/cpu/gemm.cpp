@@ -368,37 +368,37 @@ constexpr int64_t kSmallM = 4;  // products with at most this many rows skip pac
 // Small-M products (GEMV-like) read op(A) in place; both-transposed ones take the packed path.
 bool is_small_m(const Gemm& g) { return g.M <= kSmallM && !(g.trans_a && g.trans_b); }
 
-// Columns [j_begin, j_end) of C (kRows, N) for B stored (K, N): C is scaled by beta, then each row k of B
-// streams past once (contiguous, prefetch-friendly) and adds alpha * A(i, k) * B(k, :) to the kRows rows of C,
-// which stay in L1/L2 a chunk of columns at a time.
+// Columns [j_begin, j_end) of C (kRows, N) for B stored (K, N). B is read once, a block of kDepth rows at a
+// time: within a block, tiles of 64 columns accumulate in registers over the block's rows (C is read and
+// written once per block, not once per row), with the next tiles of each row prefetched. Rows of a block
+// shared by the tiles stay in L2.
 template <int kRows>
 void small_m_columns(const Gemm& g, int64_t j_begin, int64_t j_end) {
-  constexpr int64_t kChunk = 2048;
-  const auto a = [&](int i, int64_t k) { return g.trans_a ? g.A[k * g.lda + i] : g.A[i * g.lda + k]; };
-  for (int64_t j0 = j_begin; j0 < j_end; j0 += kChunk) {
-    const int64_t w = std::min(kChunk, j_end - j0);
-    float* c = g.C + j0;
-    scale_c(kRows, w, g.beta, c, g.ldc);
-    for (int64_t k = 0; k < g.K; ++k) {
-      const float* b = g.B + k * g.ldb + j0;
-      __m512 ai[kRows];
-      for (int i = 0; i < kRows; ++i) ai[i] = _mm512_set1_ps(g.alpha * a(i, k));
-      int64_t v = 0;
-      for (; v + 16 <= w; v += 16) {
-        const __m512 bv = _mm512_loadu_ps(b + v);
+  constexpr int64_t kDepth = 32, kTile = 64, kAhead = 128;  // rows per block, columns per tile, prefetch distance
+  const auto a = [&](int i, int64_t k) { return g.alpha * (g.trans_a ? g.A[k * g.lda + i] : g.A[i * g.lda + k]); };
+  scale_c(kRows, j_end - j_begin, g.beta, g.C + j_begin, g.ldc);
+  for (int64_t k0 = 0; k0 < g.K; k0 += kDepth) {
+    const int64_t k1 = std::min(g.K, k0 + kDepth);
+    for (int64_t j = j_begin; j < j_end; j += kTile) {
+      const int64_t w = std::min(kTile, j_end - j);
+      __mmask16 mask[4];
+      for (int v = 0; v < 4; ++v) mask[v] = lanes(std::max<int64_t>(0, w - 16 * v));
+      __m512 acc[kRows][4];
+      for (int i = 0; i < kRows; ++i)
+        for (int v = 0; v < 4; ++v) acc[i][v] = _mm512_maskz_loadu_ps(mask[v], g.C + i * g.ldc + j + 16 * v);
+      for (int64_t k = k0; k < k1; ++k) {
+        const float* row = g.B + k * g.ldb + j;
+        if (j + kAhead < j_end)
+          for (int v = 0; v < 4; ++v) _mm_prefetch(reinterpret_cast<const char*>(row + kAhead + 16 * v), _MM_HINT_T0);
+        __m512 b[4];
+        for (int v = 0; v < 4; ++v) b[v] = _mm512_maskz_loadu_ps(mask[v], row + 16 * v);
         for (int i = 0; i < kRows; ++i) {
-          float* ci = c + i * g.ldc + v;
-          _mm512_storeu_ps(ci, _mm512_fmadd_ps(ai[i], bv, _mm512_loadu_ps(ci)));
+          const __m512 ai = _mm512_set1_ps(a(i, k));
+          for (int v = 0; v < 4; ++v) acc[i][v] = _mm512_fmadd_ps(ai, b[v], acc[i][v]);
         }
       }
-      if (v < w) {
-        const __mmask16 mask = lanes(w - v);
-        const __m512 bv = _mm512_maskz_loadu_ps(mask, b + v);
-        for (int i = 0; i < kRows; ++i) {
-          float* ci = c + i * g.ldc + v;
-          _mm512_mask_storeu_ps(ci, mask, _mm512_fmadd_ps(ai[i], bv, _mm512_maskz_loadu_ps(mask, ci)));
-        }
-      }
+      for (int i = 0; i < kRows; ++i)
+        for (int v = 0; v < 4; ++v) _mm512_mask_storeu_ps(g.C + i * g.ldc + j + 16 * v, mask[v], acc[i][v]);
     }
   }
 }
