@@ -25,7 +25,7 @@ Var Graph::add_leaf(OpKind op, const std::string& name, const Shape& shape, DTyp
   node.shape = shape;
   node.dtype = dtype;
   node.name = name;
-  node.requires_grad = op == OpKind::parameter && grad_enabled_;
+  node.requires_grad = op == OpKind::parameter && grad_enabled_ && !(frozen_ && frozen_(name));
   nodes_.push_back(std::move(node));
   return Var(this, static_cast<int>(nodes_.size()) - 1);
 }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <deque>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -52,6 +53,10 @@ class Graph {
   Graph(const Graph&) = delete;
   Graph& operator=(const Graph&) = delete;
 
+  // Parameters created afterwards whose name `frozen` accepts get no gradient (they are still bound
+  // and read like any parameter): the part of a model that training leaves alone.
+  void set_frozen(std::function<bool(const std::string&)> frozen) { frozen_ = std::move(frozen); }
+
   Var input(const std::string& name, const Shape& shape, DType dtype = DType::f32);
   Var parameter(const std::string& name, const Shape& shape, DType dtype = DType::f32);
   Var constant(const Tensor& value);
@@ -71,6 +76,7 @@ class Graph {
 
   std::deque<Node> nodes_;  // a deque: recording never moves earlier nodes, so references stay valid
   bool grad_enabled_;
+  std::function<bool(const std::string&)> frozen_;
 };
 
 }  // namespace hanvit

@@ -64,7 +64,8 @@ void load_parameters(const SafetensorsFolder& folder, const Module& module, Para
       throw std::invalid_argument(subject + std::to_string(unexpected.size()) +
                                   " unexpected tensors: " + listed(unexpected));
   }
-  for (const auto& [store_name, source] : sources) store.set(store_name, folder.get(source));
+  // Copies: the mapped checkpoint pages are read-only, and the store's tensors are updated in place.
+  for (const auto& [store_name, source] : sources) store.set(store_name, folder.get(source).clone());
 }
 
 std::vector<std::pair<std::string, Tensor>> collect_parameters(const Module& module, const ParameterStore& store,

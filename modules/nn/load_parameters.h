@@ -26,8 +26,8 @@ struct LoadOptions {
   bool reject_unexpected = false;
 };
 
-// Loads every parameter `module` declares from `folder` into `store`, converted to f32 (F32,
-// BF16 and F16 tensors are accepted; other dtypes are refused by name). Everything is checked
+// Loads every parameter `module` declares from `folder` into `store` as writable f32 copies (F32,
+// BF16 and F16 tensors are accepted; other dtypes are refused by name), so optimizers can update them. Everything is checked
 // before anything is stored. Throws std::invalid_argument
 //   "checkpoint 'DIR': N tensors missing: a, b, c (and 12 more)"
 //   "checkpoint 'DIR': tensor 'x' is (3,4) but the config gives (4,4)"
