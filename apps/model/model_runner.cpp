@@ -146,6 +146,7 @@ std::vector<Answer> ModelRunner::run(const std::vector<Request>& requests, const
     options.seed = settings.seed + begin;
     options.num_beams = settings.beams;
     options.length_penalty = settings.length_penalty;
+    options.vocab_limit = impl_->tokenizer->vocab_size();
     std::vector<language::GenerationResult> results =
         language::generate(step, impl_->store, cpu_backend(), prompts, options);
     const int grid = static_cast<int>(config.vision.grid());

@@ -72,6 +72,7 @@ std::vector<GenerationResult> beam_search(DecodeSession& session, const std::vec
       candidates.reserve(beams * vocab);
       for (size_t b = 0; b < beams; ++b) {
         std::span<float> scores(logits.data<float>() + (i * beams + b) * vocab, vocab);
+        suppress_from(scores, o.vocab_limit);
         log_softmax_in_place(scores);
         std::vector<int32_t> seen = prompts[p];
         seen.insert(seen.end(), running[p][b].tokens.begin(), running[p][b].tokens.end());

@@ -21,6 +21,9 @@ struct GenerationOptions {
   int num_beams = 1;                // > 1: beam search (deterministic; temperature must be 0)
   double length_penalty = 1.0;      // beam search: finished hypotheses scored sum(log p) / generated^length_penalty
   bool early_stopping = false;      // beam search: a prompt ends as soon as num_beams hypotheses have finished
+  // > 0: ids at or above it are never generated — the model's vocabulary can be larger than its
+  // tokenizer's (padded embedding tables, or a tokenizer trained after the model was composed).
+  int64_t vocab_limit = 0;
 
   bool is_stop(int32_t id) const;
 };

@@ -80,8 +80,14 @@ int32_t sample_from(std::span<const float> scores, Rng& rng) {
   return static_cast<int32_t>(chosen);
 }
 
+void suppress_from(std::span<float> scores, int64_t limit) {
+  if (limit <= 0) return;
+  for (size_t id = static_cast<size_t>(limit); id < scores.size(); ++id) scores[id] = -std::numeric_limits<float>::infinity();
+}
+
 int32_t choose_token(std::span<float> logits, std::span<const int32_t> seen, const GenerationOptions& options,
                      Rng& rng) {
+  suppress_from(logits, options.vocab_limit);
   apply_repetition_penalty(logits, seen, options.repetition_penalty);
   if (options.temperature <= 0) return argmax(logits);
   for (float& s : logits) s = static_cast<float>(s / options.temperature);

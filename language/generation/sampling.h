@@ -13,6 +13,8 @@ namespace hanvit::language {
 // Scores of the tokens in `seen` (prompt and output so far): divided by `penalty` when positive,
 // multiplied when negative. penalty 1: no change.
 void apply_repetition_penalty(std::span<float> scores, std::span<const int32_t> seen, double penalty);
+// Scores of ids >= limit become -inf (limit <= 0: no change).
+void suppress_from(std::span<float> scores, int64_t limit);
 // Keeps the scores >= the k-th largest (ties kept); the rest become -inf. k <= 0 or >= size: no change.
 void apply_top_k(std::span<float> scores, int k);
 // Keeps the tokens whose more probable tokens (under softmax(scores)) sum below top_p: the smallest

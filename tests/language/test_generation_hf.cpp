@@ -1,6 +1,7 @@
 // Generation equal to Hugging Face generate() token for token on tiny random LLaMA (GQA) and GPT-2
 // checkpoints: greedy, repetition penalty, stop tokens and beam search (num_beams, length_penalty,
 // early_stopping), with both prompts batched (left padding) where the reference ran each alone.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <filesystem>
 
@@ -73,4 +74,28 @@ TEST_CASE("generation/greedy, penalties, stop tokens and beam search equal Huggi
       }
     }
   }
+}
+
+TEST_CASE("generation/a vocabulary limit keeps every generated id below it", "[generation]") {
+  ParameterStore store;
+  const LoadedDecoder loaded = load_decoder((kData / "llama_gqa").string(), store);
+  const DecoderStepModel step(*loaded.model);
+  GenerationOptions options;
+  options.max_new_tokens = 12;
+  const std::vector<std::vector<int32_t>> prompts = {{5, 9, 40}, {7}};
+  std::vector<int32_t> unlimited;
+  for (const GenerationResult& r : generate(step, store, cpu_backend(), prompts, options))
+    unlimited.insert(unlimited.end(), r.tokens.begin(), r.tokens.end());
+  // A limit below some of the unlimited choices, so that it has to act.
+  const int32_t limit = *std::max_element(unlimited.begin(), unlimited.end());
+  REQUIRE(limit > 1);
+  for (int beams : {1, 3})
+    for (double temperature : {0.0, 1.0}) {
+      if (beams > 1 && temperature > 0) continue;
+      options.num_beams = beams;
+      options.temperature = temperature;
+      options.vocab_limit = limit;
+      for (const GenerationResult& r : generate(step, store, cpu_backend(), prompts, options))
+        for (int32_t id : r.tokens) CHECK(id < limit);
+    }
 }
