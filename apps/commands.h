@@ -18,6 +18,7 @@ void add_eval_command(CLI::App& app);  // `hanvit eval`: caption and VQA metrics
 void add_init_command(CLI::App& app);     // `hanvit init`: compose a model folder.
 void add_caption_command(CLI::App& app);  // `hanvit caption`: caption images.
 void add_vqa_command(CLI::App& app);      // `hanvit vqa`: answer questions about images.
+void add_plot_command(CLI::App& app);     // `hanvit plot`: PNG line plots of a run's metrics.jsonl.
 #endif
 
 }  // namespace hanvit::app

@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   hanvit::app::add_init_command(app);
   hanvit::app::add_caption_command(app);
   hanvit::app::add_vqa_command(app);
+  hanvit::app::add_plot_command(app);
 #endif
   try {
     app.parse(argc, argv);
