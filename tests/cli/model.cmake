@@ -15,7 +15,7 @@ function(hanvit_model_cli_fails name regex)
 endfunction()
 
 add_test(NAME cli/model-init
-         COMMAND sh -c "set -e; w=$1; rm -rf $w; mkdir -p $w/tokenizer; cp $2/tokenizer/fixture.model $w/tokenizer/tokenizer.model
+         COMMAND sh -c "set -e; w=$1; rm -rf $w/model $w/tokenizer; mkdir -p $w/tokenizer; cp $2/tokenizer/fixture.model $w/tokenizer/tokenizer.model
                         \"$0\" init --vision $2/fusion/configs/vision_clip_tiny.json --language $2/fusion/configs/language_llama_tiny.json --fusion gated:every=1,projector=mlp --tokenizer $w/tokenizer --seed 1 --out $w/model
                         ls $w/model | tr '\\n' ' '; echo"
                  $<TARGET_FILE:hanvit> ${model_work} ${model_data})
@@ -59,10 +59,10 @@ set_tests_properties(cli/model-attention-map PROPERTIES FIXTURES_REQUIRED cli_mo
   "attention map of [^\n]*: [^\n]*/map.png\n.*211PNG\\\\r\\\\n032\\\\n")
 
 add_test(NAME cli/model-bad-image-prepare
-         COMMAND sh -c "mkdir -p $0 && printf 'not an image' > $0/broken.jpg" ${model_work})
+         COMMAND sh -c "mkdir -p $0 && printf 'not an image' > $0/broken.jpg" ${model_work}/bad-image)
 set_tests_properties(cli/model-bad-image-prepare PROPERTIES FIXTURES_SETUP cli_model_bad_image)
 hanvit_model_cli_fails(bad-image "hanvit: error: image '[^\n]*/broken.jpg': [^\n]+\n$"
-  caption --model ${model_dir} ${model_work}/broken.jpg)
+  caption --model ${model_dir} ${model_work}/bad-image/broken.jpg)
 set_tests_properties(cli/model-bad-image PROPERTIES FIXTURES_REQUIRED "cli_model_folder;cli_model_bad_image")
 hanvit_model_cli_fails(missing-image "hanvit: error: image '[^\n]*/absent.png': [^\n]+\n$"
   caption --model ${model_dir} ${model_work}/absent.png)
