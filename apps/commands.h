@@ -19,6 +19,8 @@ void add_init_command(CLI::App& app);     // `hanvit init`: compose a model fold
 void add_caption_command(CLI::App& app);  // `hanvit caption`: caption images.
 void add_vqa_command(CLI::App& app);      // `hanvit vqa`: answer questions about images.
 void add_plot_command(CLI::App& app);     // `hanvit plot`: PNG line plots of a run's metrics.jsonl.
+void add_train_command(CLI::App& app);    // `hanvit train`: a training run from a config.
+void add_demo_command(CLI::App& app);     // `hanvit demo`: synthetic data, tokenizer, training, evaluation, gallery.
 #endif
 
 }  // namespace hanvit::app

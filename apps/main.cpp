@@ -19,6 +19,8 @@ int main(int argc, char** argv) {
   hanvit::app::add_caption_command(app);
   hanvit::app::add_vqa_command(app);
   hanvit::app::add_plot_command(app);
+  hanvit::app::add_train_command(app);
+  hanvit::app::add_demo_command(app);
 #endif
   try {
     app.parse(argc, argv);

@@ -50,17 +50,21 @@ LoadedModel load_model(const std::string& dir, ParameterStore& store) {
   return loaded;
 }
 
+void write_model_files(const fs::path& folder, const ModelConfig& config, const VisionLanguageModel& model,
+                       const ParameterStore& store, const std::vector<fs::path>& side_files,
+                       const std::map<std::string, std::string>& text_files) {
+  write_text(folder / "config.json", config.to_json().dump(2) + "\n");
+  save_safetensors_sharded(folder.string(), collect_parameters(model, store), kMaxShardBytes, {{"format", "pt"}});
+  for (const fs::path& file : side_files)
+    if (fs::is_regular_file(file)) copy_file_durably(file, folder / file.filename());
+  for (const auto& [name, text] : text_files) write_text(folder / name, text);
+}
+
 void save_model(const std::string& dir, const ModelConfig& config, const VisionLanguageModel& model,
                 const ParameterStore& store, const std::vector<fs::path>& side_files, bool overwrite,
                 const std::map<std::string, std::string>& text_files) {
-  const auto tensors = collect_parameters(model, store);
-  const std::string config_text = config.to_json().dump(2) + "\n";
   write_folder_atomically(dir, overwrite, [&](const fs::path& temp) {
-    write_text(temp / "config.json", config_text);
-    save_safetensors_sharded(temp.string(), tensors, kMaxShardBytes, {{"format", "pt"}});
-    for (const fs::path& file : side_files)
-      if (fs::is_regular_file(file)) copy_file_durably(file, temp / file.filename());
-    for (const auto& [name, text] : text_files) write_text(temp / name, text);
+    write_model_files(temp, config, model, store, side_files, text_files);
   });
 }
 

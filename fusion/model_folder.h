@@ -32,6 +32,13 @@ struct LoadedModel {
 // unknown architecture, missing tensors (listed), shapes that disagree with config.json, dtypes.
 LoadedModel load_model(const std::string& dir, ParameterStore& store);
 
+// Writes the model's files into the existing folder `folder` (each file fsynced): config.json, the
+// weights (sharded above kMaxShardBytes), each existing file of `side_files` copied under its own
+// name, and `text_files` (name -> contents).
+void write_model_files(const std::filesystem::path& folder, const ModelConfig& config, const VisionLanguageModel& model,
+                       const ParameterStore& store, const std::vector<std::filesystem::path>& side_files,
+                       const std::map<std::string, std::string>& text_files = {});
+
 // Writes DIR whole or not at all (write_folder_atomically): config.json, the weights, each
 // existing file of `side_files` copied under its own name, and `text_files` (name -> contents).
 void save_model(const std::string& dir, const ModelConfig& config, const VisionLanguageModel& model,

@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(build-essential cmake ninja-build pkg-config libeigen3-dev catch2 libfmt-dev
           nlohmann-json3-dev libcli11-dev libopencv-dev libopencv-contrib-dev libjpeg-dev
-          libsentencepiece-dev fonts-nanum)
+          libsentencepiece-dev fonts-nanum libopenmpi-dev openmpi-bin libyaml-cpp-dev)
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(libopenblas-dev libdnnl-dev python3-torch)
 fi

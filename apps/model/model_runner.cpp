@@ -93,8 +93,19 @@ struct ModelRunner::Impl {
 };
 
 ModelRunner::ModelRunner(const std::string& model_dir) : impl_(std::make_unique<Impl>()) {
-  impl_->dir = model_dir;
   impl_->loaded = fusion::load_model(model_dir, impl_->store);
+  load_side_files(model_dir);
+}
+
+ModelRunner::ModelRunner(const std::string& model_dir, fusion::LoadedModel loaded, const ParameterStore& store)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->loaded = std::move(loaded);
+  impl_->store = store;
+  load_side_files(model_dir);
+}
+
+void ModelRunner::load_side_files(const std::string& model_dir) {
+  impl_->dir = model_dir;
   impl_->tokenizer = language::load_tokenizer(model_dir);
   const fusion::ModelConfig& config = impl_->loaded.config;
   if (impl_->tokenizer->vocab_size() > config.language.vocab_size)

@@ -43,12 +43,17 @@ class ModelRunner {
  public:
   // Throws std::invalid_argument naming the folder and what is missing or malformed.
   explicit ModelRunner(const std::string& model_dir);
+  // A model already in memory (e.g. while it trains): its parameters are read from `store` at each
+  // run, so in-place updates are seen; the tokenizer and image processor come from `model_dir`.
+  ModelRunner(const std::string& model_dir, fusion::LoadedModel loaded, const ParameterStore& store);
   ~ModelRunner();
 
   // Answers in request order. Throws naming an unreadable image or a prompt longer than the context.
   std::vector<Answer> run(const std::vector<Request>& requests, const DecodeSettings& settings);
 
  private:
+  void load_side_files(const std::string& model_dir);  // tokenizer, image processor, stop ids
+
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

@@ -1,0 +1,118 @@
+// prepare_demo_inputs and demo_train_config: data, tokenizer, model folder and run config of the demo.
+#include "apps/train/demo_setup.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <map>
+
+#include "datasets/formats/record_log.h"
+#include "datasets/synth/writer.h"
+#include "fusion/compose.h"
+#include "language/tokenizer/tokenizer_folder.h"
+#include "language/tokenizer/tokenizer_trainer.h"
+#include "language/tokenizer/training_text.h"
+#include "modules/io/atomic_file.h"
+
+namespace hanvit::app {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+void write_json(const fs::path& path, const json& value) {
+  const std::string text = value.dump(2) + "\n";
+  write_file_atomically(path.string(), [&](const WriteBytes& write) { write(text.data(), text.size()); });
+}
+
+void write_model_configs(const fs::path& dir, const DemoOptions& o) {
+  fs::create_directories(dir);
+  const int64_t heads = std::max<int64_t>(1, o.width / 32);
+  write_json(dir / "vision.json", {{"model_type", "vit"},
+                                   {"hidden_size", o.width},
+                                   {"num_hidden_layers", o.layers},
+                                   {"num_attention_heads", heads},
+                                   {"intermediate_size", o.width * 2},
+                                   {"image_size", o.image_size},
+                                   {"patch_size", 8},
+                                   {"hidden_act", "gelu_pytorch_tanh"}});
+  write_json(dir / "language.json", {{"model_type", "llama"},
+                                     {"vocab_size", o.vocab},
+                                     {"hidden_size", o.width},
+                                     {"intermediate_size", o.width * 2},
+                                     {"num_hidden_layers", o.layers},
+                                     {"num_attention_heads", heads},
+                                     {"num_key_value_heads", heads},
+                                     {"max_position_embeddings", 96},
+                                     {"pad_token_id", 0},
+                                     {"bos_token_id", 2},
+                                     {"eos_token_id", 3},
+                                     {"tie_word_embeddings", true}});
+}
+
+}  // namespace
+
+void prepare_demo_inputs(const DemoOptions& o) {
+  const fs::path out = o.out, data_dir = out / "data";
+  fs::create_directories(out);
+  data::SynthOptions synth;
+  synth.out = data_dir;
+  synth.train = o.train_images;
+  synth.val = o.val_images;
+  synth.test = o.test_images;
+  synth.size = o.image_size;
+  synth.seed = o.seed;
+  synth.overwrite = true;
+  data::write_synth_dataset(synth);
+
+  data::RecordLog text_log(true);
+  const std::vector<std::string> sentences =
+      language::read_training_text({data_dir / "train" / "captions.jsonl", data_dir / "train" / "vqa.jsonl"}, text_log);
+  language::TokenizerTrainOptions tokenizer_options;
+  tokenizer_options.vocab_size = o.vocab;
+  tokenizer_options.seed = static_cast<uint32_t>(o.seed);
+  language::write_tokenizer_folder(out / "tokenizer", language::train_sentencepiece(sentences, tokenizer_options), true);
+
+  write_model_configs(out / "configs", o);
+  fusion::ComposeOptions compose;
+  compose.vision = (out / "configs" / "vision.json").string();
+  compose.language = (out / "configs" / "language.json").string();
+  compose.fusion_spec = "gated:every=1,projector=mlp";
+  compose.tokenizer = (out / "tokenizer").string();
+  compose.seed = o.seed;
+  ParameterStore store(o.seed);
+  fusion::ComposedModel composed = fusion::compose_model(compose, store);
+  std::map<std::string, std::string> text_files;
+  if (!composed.preprocessor_json.empty()) text_files["preprocessor_config.json"] = composed.preprocessor_json;
+  fusion::save_model((out / "init").string(), composed.loaded.config, *composed.loaded.model, store,
+                     composed.side_files, true, text_files);
+}
+
+TrainConfig demo_train_config(const DemoOptions& o) {
+  const fs::path out = o.out, data_dir = out / "data";
+  TrainConfig config;
+  config.model = (out / "init").string();
+  config.output = out.string();
+  config.train_data = {{(data_dir / "train" / "captions.jsonl").string(), "", 1.0},
+                       {(data_dir / "train" / "vqa.jsonl").string(), "", 1.0}};
+  if (o.val_images > 0)
+    config.val_data = {{(data_dir / "val" / "captions.jsonl").string(), "", 1.0},
+                       {(data_dir / "val" / "vqa.jsonl").string(), "", 1.0}};
+  config.steps = o.steps;
+  config.batch_size = o.batch;
+  config.max_tokens = 64;
+  config.optimizer.lr = o.lr;
+  config.optimizer.weight_decay = 0.01;
+  config.optimizer.warmup_steps = std::max<int64_t>(1, o.steps / 20);
+  config.optimizer.min_lr_ratio = 0.05;
+  config.preset = "full";
+  config.eval_every = std::max<int64_t>(1, o.steps / 4);
+  config.eval_samples = 100;
+  config.checkpoint_every = std::max<int64_t>(1, o.steps / 2);
+  config.keep_checkpoints = 1;
+  config.log_every = 10;
+  config.seed = o.seed;
+  config.workers = o.workers;
+  return config;
+}
+
+}  // namespace hanvit::app

@@ -1,0 +1,38 @@
+// The inputs of `hanvit demo`: the synthetic dataset, a tokenizer trained on it, a fresh small model, the run config.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+#include "apps/train/train_config.h"
+
+namespace hanvit::app {
+
+struct DemoOptions {
+  std::string out = "hanvit-demo";
+  size_t train_images = 6000, val_images = 200, test_images = 300;
+  int image_size = 64;
+  int64_t steps = 1400;
+  int64_t batch = 32;
+  double lr = 2e-3;
+  int64_t width = 128;  // hidden size of the vision tower and the decoder, a multiple of 32
+  int64_t layers = 3;   // layers of each
+  int32_t vocab = 352;  // tokenizer pieces (the decoder's vocabulary)
+  uint64_t seed = 0;
+  int64_t workers = 1;
+  bool quiet = false;  // no progress output
+};
+
+// Writes OUT/data (train / val / test splits), OUT/tokenizer (SentencePiece on the training text),
+// OUT/configs/{vision,language}.json and OUT/init, the fresh model folder: a ViT over 8-pixel patches
+// and a LLaMA-style decoder of the same width with a gated cross-attention block before every layer.
+// Replaces what an earlier run left there.
+void prepare_demo_inputs(const DemoOptions& options);
+
+// The run config that trains OUT/init on the training split (captions and VQA) into OUT, evaluating on
+// the validation split: every parameter trains, cosine schedule, checkpoints at the middle and end.
+TrainConfig demo_train_config(const DemoOptions& options);
+
+}  // namespace hanvit::app
