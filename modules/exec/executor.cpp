@@ -19,7 +19,8 @@ Executor::Executor(const Graph& graph, Backend& backend, std::vector<Var> output
       options_(options),
       values_(graph.size()),
       node_seconds_(graph.size(), 0.0),
-      owned_(graph.size(), false) {
+      owned_(graph.size(), false),
+      callbacks_(graph.size()) {
   std::vector<bool> needed(graph.size(), false);
   for (const Var& out : outputs) {
     if (&out.graph() != &graph) throw std::invalid_argument("executor output " + out.str() + " is from another graph");
@@ -141,6 +142,7 @@ void Executor::run() {
 bool Executor::capture() {
   check_bound();
   captured_.reset();
+  if (has_callbacks_) return false;
   captured_ = backend_.capture([this] { run_nodes(); });
   return captured_ != nullptr;
 }
@@ -149,25 +151,39 @@ void Executor::run_nodes() {
   if (options_.poison && arena_ && plan_.peak_bytes) backend_.poison(*arena_);
   std::vector<Tensor> inputs;
   for (int id : order_) {
-    const Node& node = graph_.node(id);
-    if (is_leaf(node.op)) continue;
-    if (node.op == OpKind::view) {
-      const Tensor& source = values_[static_cast<size_t>(node.inputs[0])];
-      values_[static_cast<size_t>(id)] = source.view(node.shape);
-      continue;
-    }
-    inputs.clear();
-    for (int in : node.inputs) inputs.push_back(values_[static_cast<size_t>(in)]);
-    if (!options_.profile) {
-      backend_.run(node, inputs, values_[static_cast<size_t>(id)]);
-      continue;
-    }
-    auto start = std::chrono::steady_clock::now();
-    backend_.run(node, inputs, values_[static_cast<size_t>(id)]);
-    backend_.synchronize();
-    node_seconds_[static_cast<size_t>(id)] +=
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    run_node(id, inputs);
+    for (const auto& callback : callbacks_[static_cast<size_t>(id)]) callback();
   }
+}
+
+void Executor::run_node(int id, std::vector<Tensor>& inputs) {
+  const Node& node = graph_.node(id);
+  if (is_leaf(node.op)) return;
+  if (node.op == OpKind::view) {
+    const Tensor& source = values_[static_cast<size_t>(node.inputs[0])];
+    values_[static_cast<size_t>(id)] = source.view(node.shape);
+    return;
+  }
+  inputs.clear();
+  for (int in : node.inputs) inputs.push_back(values_[static_cast<size_t>(in)]);
+  if (!options_.profile) {
+    backend_.run(node, inputs, values_[static_cast<size_t>(id)]);
+    return;
+  }
+  auto start = std::chrono::steady_clock::now();
+  backend_.run(node, inputs, values_[static_cast<size_t>(id)]);
+  backend_.synchronize();
+  node_seconds_[static_cast<size_t>(id)] +=
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+void Executor::on_computed(Var output, std::function<void()> callback) {
+  if (!output.defined()) throw std::invalid_argument("on_computed: the output Var is undefined");
+  if (&output.graph() != &graph_ || std::find(outputs_.begin(), outputs_.end(), output.id()) == outputs_.end())
+    throw std::invalid_argument("on_computed: " + output.str() + " is not an output of this executor");
+  callbacks_[static_cast<size_t>(output.id())].push_back(std::move(callback));
+  has_callbacks_ = true;
+  captured_.reset();
 }
 
 std::vector<double> Executor::op_seconds() const {

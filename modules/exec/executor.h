@@ -2,6 +2,7 @@
 // A built executor re-runs with new input data without re-planning.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -29,9 +30,16 @@ class Executor {
   void bind(const std::string& name, const Tensor& value);
   bool is_bound(const std::string& name) const;
   void run();
+  // Calls `callback` during every run() right after `output` (an output of this executor) has
+  // been computed, before the nodes after it in order(), so its value can be read while the rest
+  // of the graph runs (a gradient handed to GradientBuckets). Callbacks of one output run in the
+  // order they were added. On a device with a queue (CUDA) the node's work has been enqueued,
+  // not finished: work issued on the backend's stream is ordered after it.
+  void on_computed(Var output, std::function<void()> callback);
   // Records one run's device work (a CUDA graph) so later run() calls replay it with one launch.
   // Needs every leaf bound; binding a leaf to a different buffer afterwards drops the capture.
-  // Returns false, and runs normally from then on, where the backend cannot capture (the CPU).
+  // Returns false, and runs normally from then on, where the backend cannot capture (the CPU)
+  // or on_computed callbacks are set (they run on the host between nodes).
   bool capture();
   bool captured() const { return captured_ != nullptr; }
   // An output's value; valid until the next run.
@@ -67,9 +75,12 @@ class Executor {
   std::vector<double> node_seconds_;
   std::vector<bool> owned_;  // by node id: the leaf's value is a copy this executor made
   std::unique_ptr<CapturedWork> captured_;
+  std::vector<std::vector<std::function<void()>>> callbacks_;  // by node id
+  bool has_callbacks_ = false;
 
   void check_bound() const;
   void run_nodes();
+  void run_node(int id, std::vector<Tensor>& inputs);
 };
 
 }  // namespace hanvit

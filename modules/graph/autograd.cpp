@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "modules/graph/ops.h"
+#include "modules/graph/recompute.h"
 
 namespace hanvit {
 
@@ -43,6 +44,7 @@ Gradients backward(Var loss) {
   if (!g.grad_enabled()) throw std::invalid_argument("backward() on an inference graph");
   if (!loss.shape().empty() && numel(loss.shape()) != 1)
     throw std::invalid_argument("backward() needs a scalar loss, got " + loss.str());
+  Recomputation recomputation(g);
   std::vector<Var> grads(static_cast<size_t>(loss.id()) + 1);
   grads[static_cast<size_t>(loss.id())] = full(g, loss.shape(), 1.0, loss.dtype());
   Gradients result;
@@ -55,10 +57,11 @@ Gradients backward(Var loss) {
       continue;
     }
     BackwardContext ctx{node, Var(&g, id), grad, std::vector<Var>(node.inputs.size())};
+    recomputation.substitute(ctx);
     backward_rule(ctx.node.op)(ctx);
     for (size_t i = 0; i < ctx.node.inputs.size(); ++i) {
       Var input_grad = ctx.input_grads[i];
-      int input_id = ctx.node.inputs[i];
+      int input_id = g.node(id).inputs[i];  // the original: gradients accumulate per forward node
       if (!input_grad.defined() || !g.node(input_id).requires_grad) continue;
       if (input_grad.shape() != g.node(input_id).shape)
         throw std::logic_error("backward of " + std::string(op_name(ctx.node.op)) + " gave gradient " +

@@ -60,6 +60,7 @@ Var Graph::record(Node node) {
     node.requires_grad = node.requires_grad || nodes_[static_cast<size_t>(id)].requires_grad;
   }
   node.requires_grad = node.requires_grad && grad_enabled_ && op_differentiable(node.op);
+  node.region = region_;
   nodes_.push_back(std::move(node));
   return Var(this, static_cast<int>(nodes_.size()) - 1);
 }

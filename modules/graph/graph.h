@@ -23,6 +23,7 @@ struct Node {
   std::string name;           // inputs and parameters: the name they are bound by
   bool requires_grad = false;  // a parameter, or computed from one
   Tensor value;                // constants: their data
+  int region = 0;              // recompute region (modules/graph/recompute.h), 0: none
 };
 
 // A node's output. Cheap to copy; valid while its graph lives.
@@ -57,6 +58,23 @@ class Graph {
   // and read like any parameter): the part of a model that training leaves alone.
   void set_frozen(std::function<bool(const std::string&)> frozen) { frozen_ = std::move(frozen); }
 
+  // Linear::forward hands its result to the adapter, when one is set, and returns what the adapter
+  // gives back: (Linear's dotted path, rows (N, in), out (N, out)) -> (N, out). LoRA plugs in here.
+  using LinearAdapter = std::function<Var(const std::string& path, Var rows, Var out)>;
+  void set_linear_adapter(LinearAdapter adapter) { linear_adapter_ = std::move(adapter); }
+  const LinearAdapter& linear_adapter() const { return linear_adapter_; }
+
+  // Activation recomputation, switched on before the model is recorded: blocks recorded inside a
+  // RecomputeScope become regions whose internal values backward() recomputes instead of keeping
+  // (modules/graph/recompute.h). Off by default; no effect on an inference graph.
+  void set_recompute(bool on) { recompute_ = on; }
+  bool recompute() const { return recompute_; }
+  // The recompute region stamped on nodes recorded from now on (0: none); RecomputeScope opens
+  // a fresh one and closes it.
+  int region() const { return region_; }
+  void open_region() { region_ = ++regions_; }
+  void close_region() { region_ = 0; }
+
   Var input(const std::string& name, const Shape& shape, DType dtype = DType::f32);
   Var parameter(const std::string& name, const Shape& shape, DType dtype = DType::f32);
   Var constant(const Tensor& value);
@@ -77,6 +95,10 @@ class Graph {
   std::deque<Node> nodes_;  // a deque: recording never moves earlier nodes, so references stay valid
   bool grad_enabled_;
   std::function<bool(const std::string&)> frozen_;
+  LinearAdapter linear_adapter_;
+  bool recompute_ = false;
+  int region_ = 0;   // stamped by record()
+  int regions_ = 0;  // regions opened so far
 };
 
 }  // namespace hanvit
