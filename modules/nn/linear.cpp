@@ -22,6 +22,7 @@ Var Linear::forward(Var x) const {
   Var rows = x.rank() == 2 ? x : view(x, {numel(x.shape()) / in_, in_});             // (N, in)
   Var y = matmul(rows, param(g, "weight"), false, layout_ == WeightLayout::out_in);  // (N, out)
   if (bias_) y = y + param(g, "bias");
+  if (g.linear_adapter()) y = g.linear_adapter()(path(), rows, y);  // e.g. LoRA: (N, out)
   if (x.rank() == 2) return y;
   Shape shape = x.shape();
   shape.back() = out_;

@@ -21,6 +21,7 @@ class Linear : public Module {
 
   int64_t in_features() const { return in_; }
   int64_t out_features() const { return out_; }
+  WeightLayout layout() const { return layout_; }
 
  private:
   int64_t in_, out_;

@@ -106,6 +106,11 @@ std::vector<ParameterInfo> Module::named_parameters() const {
   return out;
 }
 
+void Module::visit(const std::function<void(const Module&)>& f) const {
+  f(*this);
+  for (const auto& [name, child] : children_) child->visit(f);
+}
+
 Var Module::param(Graph& g, const std::string& name) const {
   const ParameterInfo* info = nullptr;
   for (const ParameterInfo& p : params_)

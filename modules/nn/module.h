@@ -1,6 +1,7 @@
 // Module: a tree of named parameter declarations that builds graph parameter leaves by full dotted name.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -58,6 +59,8 @@ class Module {
   // own parameters in registration order, then each child's in registration order. Throws
   // when two declarations end up with one full name.
   std::vector<ParameterInfo> named_parameters() const;
+  // Calls `f` on this module and then on every descendant, depth first in registration order.
+  void visit(const std::function<void(const Module&)>& f) const;
 
   // The graph parameter leaf of local parameter `name`, named with its full dotted name:
   // created on the first use in `g`, the same leaf afterwards.

@@ -93,6 +93,10 @@ const Tensor& ParameterStore::get(const std::string& name) const {
   return it->second;
 }
 
+void ParameterStore::erase(const std::string& name) {
+  if (tensors_.erase(name) == 0) throw std::invalid_argument("parameter store has no parameter '" + name + "'");
+}
+
 std::vector<std::string> ParameterStore::names() const {
   std::vector<std::string> out;
   for (const auto& [name, tensor] : tensors_) out.push_back(name);

@@ -40,6 +40,8 @@ class ParameterStore {
   bool contains(const std::string& name) const { return tensors_.count(name) > 0; }
   // The stored tensor (updated in place by optimizers); throws naming a missing name.
   const Tensor& get(const std::string& name) const;
+  // Removes `name`; throws naming a missing name.
+  void erase(const std::string& name);
   std::vector<std::string> names() const;  // sorted
   size_t size() const { return tensors_.size(); }
 
