@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "modules/graph/ops.h"
+#include "modules/graph/recompute.h"
 
 namespace hanvit::vision {
 
@@ -48,6 +49,7 @@ EncoderLayer::EncoderLayer(const VisionConfig& config) : Module("EncoderLayer") 
 }
 
 Var EncoderLayer::forward(Var x) const {
+  RecomputeScope recompute(x.graph());
   Var h = x + attention_->forward({.x = norm1_->forward(x)}).out;
   return h + mlp_->forward(norm2_->forward(h));
 }

@@ -2,6 +2,7 @@
 #include "language/decoder/decoder_layers.h"
 
 #include "modules/graph/ops.h"
+#include "modules/graph/recompute.h"
 
 namespace hanvit::language {
 
@@ -50,6 +51,7 @@ KeyValues DecoderLayer::project_context(Var context) const {
 }
 
 LayerOutputs DecoderLayer::forward(const LayerInputs& in) const {
+  RecomputeScope recompute(in.x.graph());
   LayerOutputs out;
   if (family_ == DecoderFamily::llama) {
     AttentionOutput a = attention_->forward({.x = rms1_->forward(in.x),
