@@ -88,6 +88,7 @@ void add_demo_command(CLI::App& app) {
   demo->add_option("--width", o->width, "Hidden size of the vision tower and decoder (a multiple of 32)")
       ->capture_default_str();
   demo->add_option("--layers", o->layers, "Layers of the vision tower and of the decoder")->capture_default_str();
+  demo->add_option("--fusion", o->fusion, "Fusion spec (see hanvit init --help)")->capture_default_str();
   demo->add_option("--vocab", o->vocab, "Tokenizer pieces")->capture_default_str();
   demo->add_option("--seed", o->seed, "Seed of the data, tokenizer, weights and order")->capture_default_str();
   demo->add_option("--workers", o->workers, "Image decoding threads")->capture_default_str();

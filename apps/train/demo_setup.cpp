@@ -26,14 +26,16 @@ void write_json(const fs::path& path, const json& value) {
 
 void write_model_configs(const fs::path& dir, const DemoOptions& o) {
   fs::create_directories(dir);
+  // One patch per cell of the canvas's 3 x 3 grid (a 64 px canvas is seen at 63 px, 21 px patches).
+  const int patch = o.image_size / 3;
   const int64_t heads = std::max<int64_t>(1, o.width / 32);
   write_json(dir / "vision.json", {{"model_type", "vit"},
                                    {"hidden_size", o.width},
                                    {"num_hidden_layers", o.layers},
                                    {"num_attention_heads", heads},
                                    {"intermediate_size", o.width * 2},
-                                   {"image_size", o.image_size},
-                                   {"patch_size", 8},
+                                   {"image_size", patch * 3},
+                                   {"patch_size", patch},
                                    {"hidden_act", "gelu_pytorch_tanh"}});
   write_json(dir / "language.json", {{"model_type", "llama"},
                                      {"vocab_size", o.vocab},
@@ -76,11 +78,15 @@ void prepare_demo_inputs(const DemoOptions& o) {
   fusion::ComposeOptions compose;
   compose.vision = (out / "configs" / "vision.json").string();
   compose.language = (out / "configs" / "language.json").string();
-  compose.fusion_spec = "gated:every=1,projector=mlp";
+  compose.fusion_spec = o.fusion;
   compose.tokenizer = (out / "tokenizer").string();
   compose.seed = o.seed;
   ParameterStore store(o.seed);
   fusion::ComposedModel composed = fusion::compose_model(compose, store);
+  // The gates start open: nothing here is pretrained, so there is no language model to keep intact, and a
+  // closed gate would pass the vision tower no gradient until the gate itself has grown.
+  for (const std::string& name : store.names())
+    if (name.ends_with("attn_gate") || name.ends_with("mlp_gate")) store.set(name, Tensor::full({1}, 1.0));
   std::map<std::string, std::string> text_files;
   if (!composed.preprocessor_json.empty()) text_files["preprocessor_config.json"] = composed.preprocessor_json;
   fusion::save_model((out / "init").string(), composed.loaded.config, *composed.loaded.model, store,
@@ -92,7 +98,7 @@ TrainConfig demo_train_config(const DemoOptions& o) {
   TrainConfig config;
   config.model = (out / "init").string();
   config.output = out.string();
-  config.train_data = {{(data_dir / "train" / "captions.jsonl").string(), "", 1.0},
+  config.train_data = {{(data_dir / "train" / "captions.jsonl").string(), "", 2.0},
                        {(data_dir / "train" / "vqa.jsonl").string(), "", 1.0}};
   if (o.val_images > 0)
     config.val_data = {{(data_dir / "val" / "captions.jsonl").string(), "", 1.0},
@@ -106,7 +112,7 @@ TrainConfig demo_train_config(const DemoOptions& o) {
   config.optimizer.min_lr_ratio = 0.05;
   config.preset = "full";
   config.eval_every = std::max<int64_t>(1, o.steps / 4);
-  config.eval_samples = 100;
+  config.eval_samples = 60;
   config.checkpoint_every = std::max<int64_t>(1, o.steps / 2);
   config.keep_checkpoints = 1;
   config.log_every = 10;

@@ -19,6 +19,7 @@ struct DemoOptions {
   double lr = 2e-3;
   int64_t width = 128;  // hidden size of the vision tower and the decoder, a multiple of 32
   int64_t layers = 3;   // layers of each
+  std::string fusion = "gated:every=1,projector=linear";  // FusionConfig::parse_spec
   int32_t vocab = 352;  // tokenizer pieces (the decoder's vocabulary)
   uint64_t seed = 0;
   int64_t workers = 1;
@@ -26,8 +27,9 @@ struct DemoOptions {
 };
 
 // Writes OUT/data (train / val / test splits), OUT/tokenizer (SentencePiece on the training text),
-// OUT/configs/{vision,language}.json and OUT/init, the fresh model folder: a ViT over 8-pixel patches
-// and a LLaMA-style decoder of the same width with a gated cross-attention block before every layer.
+// OUT/configs/{vision,language}.json and OUT/init, the fresh model folder: a ViT whose patches are the
+// cells of the canvas's 3 x 3 grid and a LLaMA-style decoder of the same width, with a gated
+// cross-attention block (gates open) before every decoder layer.
 // Replaces what an earlier run left there.
 void prepare_demo_inputs(const DemoOptions& options);
 

@@ -40,6 +40,8 @@ void run_train(const TrainArgs& args) {
               static_cast<long long>(summary.first_step), static_cast<long long>(summary.last_step),
               format_duration(summary.train_seconds).c_str(), static_cast<long long>(summary.skipped_steps),
               summary.model_dir.string().c_str());
+  std::printf("  planned peak memory of a training step: %.1f MiB%s\n", static_cast<double>(summary.peak_bytes) / (1 << 20),
+              config.recompute ? " (with recomputation)" : "");
   for (const auto& [name, value] : summary.last_eval) std::printf("  val %-20s %.4f\n", name.c_str(), value);
 }
 

@@ -4,6 +4,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <set>
 #include <stdexcept>
@@ -48,7 +49,11 @@ class ObjectReader {
     if (const json* v = find(key)) {
       if (!v->is_number()) fail(at(key), "must be a number");
       out = v->get<double>();
-      if (!std::isfinite(out) || out < min) fail(at(key), "must be a finite number >= " + json(min).dump());
+      if (!std::isfinite(out) || out < min) {
+        char bound[32];
+        std::snprintf(bound, sizeof(bound), "%g", min);
+        fail(at(key), std::string("must be a finite number >= ") + bound);
+      }
     }
   }
   void read(const std::string& key, int64_t& out, int64_t min) {

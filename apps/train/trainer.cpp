@@ -25,6 +25,9 @@
 #include "fusion/model_folder.h"
 #include "language/tokenizer/load_tokenizer.h"
 #include "modules/io/atomic_file.h"
+#include "modules/io/atomic_folder.h"
+#include "modules/io/safetensors.h"
+#include "modules/nn/lora.h"
 #include "modules/optim/lr_schedule.h"
 #include "modules/optim/optimizer.h"
 
@@ -83,6 +86,17 @@ std::vector<int> parameter_owners(const std::vector<Tensor>& grads, int world, b
     load[static_cast<size_t>(best)] += grads[i].numel();
   }
   return owners;
+}
+
+constexpr const char* kAdapterFile = "adapter_model.safetensors";
+
+// adapter_model.safetensors and adapter_config.json (PEFT's names) into `folder`.
+void write_adapter_files(const fs::path& folder, const Module& model, const LoraConfig& lora,
+                         const ParameterStore& store) {
+  save_safetensors((folder / kAdapterFile).string(), lora_state(model, lora, store));
+  const std::string text = lora_adapter_config(model, lora).dump(2) + "\n";
+  write_file_atomically((folder / "adapter_config.json").string(),
+                        [&](const WriteBytes& write) { write(text.data(), text.size()); });
 }
 
 // Keeps the metrics of steps up to `step` (a resumed run rewrites what the killed one logged after its
@@ -148,6 +162,19 @@ TrainSummary train(const TrainConfig& config, Communicator& comm, const TrainHoo
   std::vector<data::Sample> val_samples;
   if (!config.val_data.empty()) val_samples = read_sources(config.val_data, config.seed, false, "val_data");
 
+  // LoRA adapters: fresh, or the checkpoint's.
+  std::optional<LoraConfig> lora;
+  if (!config.lora.targets.empty()) {
+    lora = LoraConfig{config.lora.rank, config.lora.alpha, config.lora.dropout, config.lora.targets, config.seed};
+    const fs::path adapter_file = fs::path(model_dir) / kAdapterFile;
+    if (resume && fs::exists(adapter_file)) {
+      const SafetensorsFile adapters(adapter_file.string());
+      for (const std::string& name : adapters.names()) store.set(name, adapters.get(name).clone());
+    }
+    for (const ParameterInfo& p : lora_parameters(*loaded.model, *lora))
+      if (!store.contains(p.name)) store.initialize(p.name, p.shape, p.init);
+  }
+
   // What trains, and the optimizer (its state sharded over ranks with zero1).
   TrainedParameters trained =
       TrainedParameters::select(store, trainable_predicate(config.preset, config.freeze, config.unfreeze));
@@ -208,6 +235,9 @@ TrainSummary train(const TrainConfig& config, Communicator& comm, const TrainHoo
 
   TrainingStepOptions step_options;
   step_options.recompute = config.recompute;
+  step_options.prepare_graph = [&](Graph& g) {
+    if (lora) g.set_linear_adapter(lora_adapter(*loaded.model, *lora, static_cast<uint64_t>(step)));
+  };
   TrainingStep training_step(*loaded.model, store, cpu_backend(), trained, step_options);
 
   // Copies the ZeRO-1 shards' optimizer state to every rank (so rank 0 can save it) when sharded.
@@ -248,9 +278,17 @@ TrainSummary train(const TrainConfig& config, Communicator& comm, const TrainHoo
     save_checkpoint(run_dir, at, state,
                     [&](const fs::path& folder) {
                       fusion::write_model_files(folder, loaded.config, *loaded.model, store, side_files);
+                      if (lora) write_adapter_files(folder, *loaded.model, *lora, store);
                     },
                     config.keep_checkpoints);
     comm.barrier();
+  };
+
+  // The parameters with the LoRA updates folded in (a copy: the store keeps its adapters).
+  auto merged_parameters = [&]() {
+    ParameterStore merged = store;
+    if (lora) merge_lora(*loaded.model, *lora, merged);
+    return merged;
   };
 
   auto evaluate = [&](int64_t at) {
@@ -272,7 +310,7 @@ TrainSummary train(const TrainConfig& config, Communicator& comm, const TrainHoo
     }
     values["loss"] = targets > 0 ? loss_sum / static_cast<double>(targets) : kNaN;
     if (config.eval_samples > 0) {
-      ModelRunner runner(model_dir, loaded, store);
+      ModelRunner runner(model_dir, loaded, merged_parameters());
       const GenerationScores scores =
           evaluate_generation(runner, val_samples, static_cast<size_t>(config.eval_samples));
       values.insert(scores.values.begin(), scores.values.end());
@@ -290,6 +328,7 @@ TrainSummary train(const TrainConfig& config, Communicator& comm, const TrainHoo
   int64_t last_saved = resume ? step : -1;
   while (step < total_steps) {
     const auto step_start = std::chrono::steady_clock::now();
+    if (lora && lora->dropout > 0) training_step.clear_cache();  // new dropout masks: record the graphs again
     trained.zero_grads();
     double totals[4] = {0.0, 0.0, 0.0, 0.0};  // loss sum, targets, samples, tokens
     for (int64_t m = 0; m < config.grad_accum; ++m) {
@@ -385,7 +424,11 @@ TrainSummary train(const TrainConfig& config, Communicator& comm, const TrainHoo
     summary.model_dir = run_dir / "model";
     std::vector<fs::path> side_files;
     for (const std::string& file : fusion::kModelSideFiles) side_files.push_back(fs::path(model_dir) / file);
-    fusion::save_model(summary.model_dir.string(), loaded.config, *loaded.model, store, side_files, true);
+    fusion::save_model(summary.model_dir.string(), loaded.config, *loaded.model, merged_parameters(), side_files, true);
+    if (lora)
+      write_folder_atomically(run_dir / "adapter", true, [&](const fs::path& folder) {
+        write_adapter_files(folder, *loaded.model, *lora, store);
+      });
   }
   comm.barrier();
   return summary;

@@ -42,6 +42,8 @@ TrainingStep::TrainingStep(const fusion::VisionLanguageModel& model, const Param
 
 TrainingStep::~TrainingStep() = default;
 
+void TrainingStep::clear_cache() { cache_.clear(); }
+
 TrainingStep::Compiled& TrainingStep::compiled(int64_t batch, int64_t tokens, bool train) {
   std::unique_ptr<Compiled>& slot = cache_[{batch, tokens, train}];
   if (slot) return *slot;
@@ -49,6 +51,7 @@ TrainingStep::Compiled& TrainingStep::compiled(int64_t batch, int64_t tokens, bo
   Graph& g = c->graph;
   const std::vector<std::string>& names = trained_.names;
   g.set_frozen([&names](const std::string& name) { return !std::binary_search(names.begin(), names.end(), name); });
+  g.set_recompute(options_.recompute);
   if (options_.prepare_graph) options_.prepare_graph(g);
   const int64_t side = model_.config().vision.image_size;
   fusion::TrainingInputs in;

@@ -56,6 +56,8 @@ class TrainingStep {
   MicroBatchResult run(const data::Batch& batch);
   // The loss alone (no backward), for validation: loss_sum and targets as run() gives them.
   MicroBatchResult evaluate(const data::Batch& batch);
+  // Drops the built graphs: the next run records them again (and calls prepare_graph again).
+  void clear_cache();
   // Peak bytes the executor of the last run planned.
   size_t last_peak_bytes() const { return last_peak_bytes_; }
 
