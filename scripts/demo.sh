@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
-# The main job: installs what is missing, builds release, shows `hanvit info` and runs the CPU GEMM benchmark.
+# The main job: installs what is missing, builds the hanvit tool and runs `hanvit demo` (synthetic Korean data,
+# tokenizer, a small captioner trained on the CPU, test metrics, gallery) into hanvit-demo/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install_deps.sh --bench
-scripts/build.sh release
-build/release/bin/hanvit info
-build/release/bin/bench_gemm --quick
-build/release/bin/bench_block --reps 3
+scripts/install_deps.sh
+scripts/build.sh release hanvit
+build/release/bin/hanvit demo --out hanvit-demo "$@"

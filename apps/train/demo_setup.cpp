@@ -2,6 +2,7 @@
 #include "apps/train/demo_setup.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <map>
 
@@ -33,7 +34,7 @@ void write_model_configs(const fs::path& dir, const DemoOptions& o) {
                                    {"hidden_size", o.width},
                                    {"num_hidden_layers", o.layers},
                                    {"num_attention_heads", heads},
-                                   {"intermediate_size", o.width * 2},
+                                   {"intermediate_size", o.width * 4},  // room to tell the shapes apart
                                    {"image_size", patch * 3},
                                    {"patch_size", patch},
                                    {"hidden_act", "gelu_pytorch_tanh"}});
@@ -87,6 +88,20 @@ void prepare_demo_inputs(const DemoOptions& o) {
   // closed gate would pass the vision tower no gradient until the gate itself has grown.
   for (const std::string& name : store.names())
     if (name.ends_with("attn_gate") || name.ends_with("mlp_gate")) store.set(name, Tensor::full({1}, 1.0));
+  // Strong position embeddings (unit scale, not 0.02): the keys of the visual tokens then tell the cells apart
+  // from the start, so cross-attention can learn to pick a cell before the tower has learnt the shapes.
+  store.initialize("vision.embeddings.position_embeddings", store.get("vision.embeddings.position_embeddings").shape(),
+                   Init::normal(1.0));
+  // Unit-scale visual tokens, queries and keys (LeCun-normal projector, q_proj, k_proj): attention scores of
+  // order one, so the cross-attention is selective, and learns to select, from the first steps.
+  for (const std::string& name : store.names()) {
+    const bool unit = name == "fusion.projector.linear.weight" || (name.rfind("fusion.blocks.", 0) == 0 &&
+                                                                   (name.ends_with(".q_proj.weight") ||
+                                                                    name.ends_with(".k_proj.weight")));
+    if (!unit) continue;
+    const Shape shape = store.get(name).shape();
+    store.initialize(name, shape, Init::normal(1.0 / std::sqrt(static_cast<double>(shape[1]))));
+  }
   std::map<std::string, std::string> text_files;
   if (!composed.preprocessor_json.empty()) text_files["preprocessor_config.json"] = composed.preprocessor_json;
   fusion::save_model((out / "init").string(), composed.loaded.config, *composed.loaded.model, store,
