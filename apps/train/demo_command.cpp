@@ -39,7 +39,7 @@ void run_demo(const DemoOptions& o) {
   const fs::path out = o.out, data_dir = out / "data";
   std::printf("[1/3] synthesising the Korean shapes dataset, training a tokenizer (%d pieces), composing the model "
               "(ViT %lldx%lld + decoder %lldx%lld + gated cross-attention) in %s\n",
-              o.vocab, static_cast<long long>(o.layers), static_cast<long long>(o.width),
+              o.vocab, static_cast<long long>(o.vision_layers), static_cast<long long>(o.width),
               static_cast<long long>(o.layers), static_cast<long long>(o.width), out.string().c_str());
   std::fflush(stdout);
   prepare_demo_inputs(o);
@@ -87,13 +87,18 @@ void add_demo_command(CLI::App& app) {
   demo->add_option("--lr", o->lr, "Peak learning rate (cosine schedule)")->capture_default_str();
   demo->add_option("--width", o->width, "Hidden size of the vision tower and decoder (a multiple of 32)")
       ->capture_default_str();
-  demo->add_option("--layers", o->layers, "Layers of the vision tower and of the decoder")->capture_default_str();
+  demo->add_option("--layers", o->layers, "Decoder layers")->capture_default_str();
+  demo->add_option("--vision-layers", o->vision_layers, "Vision tower layers")->capture_default_str();
+  demo->add_option("--patch-cells", o->patch_cells, "Patches per side of a grid cell (a divisor of image_size / 3)")
+      ->capture_default_str();
   demo->add_option("--fusion", o->fusion, "Fusion spec (see hanvit init --help)")->capture_default_str();
   demo->add_option("--vocab", o->vocab, "Tokenizer pieces")->capture_default_str();
   demo->add_option("--seed", o->seed, "Seed of the data, tokenizer, weights and order")->capture_default_str();
   demo->add_option("--workers", o->workers, "Image decoding threads")->capture_default_str();
   demo->callback([o] {
     if (o->width <= 0 || o->width % 32 != 0) throw std::invalid_argument("--width must be a positive multiple of 32");
+    if (o->patch_cells < 1 || (o->image_size / 3) % o->patch_cells != 0)
+      throw std::invalid_argument("--patch-cells must divide the cell side " + std::to_string(o->image_size / 3));
     run_demo(*o);
   });
 }

@@ -27,15 +27,16 @@ void write_json(const fs::path& path, const json& value) {
 
 void write_model_configs(const fs::path& dir, const DemoOptions& o) {
   fs::create_directories(dir);
-  // One patch per cell of the canvas's 3 x 3 grid (a 64 px canvas is seen at 63 px, 21 px patches).
-  const int patch = o.image_size / 3;
+  // Patches tile the cells of the canvas's 3 x 3 grid exactly (a 64 px canvas is seen at 63 px: one 21 px
+  // patch per cell by default).
+  const int cell = o.image_size / 3, patch = cell / o.patch_cells;
   const int64_t heads = std::max<int64_t>(1, o.width / 32);
   write_json(dir / "vision.json", {{"model_type", "vit"},
                                    {"hidden_size", o.width},
-                                   {"num_hidden_layers", o.layers},
+                                   {"num_hidden_layers", o.vision_layers},
                                    {"num_attention_heads", heads},
-                                   {"intermediate_size", o.width * 4},  // room to tell the shapes apart
-                                   {"image_size", patch * 3},
+                                   {"intermediate_size", o.width * 2},
+                                   {"image_size", cell * 3},
                                    {"patch_size", patch},
                                    {"hidden_act", "gelu_pytorch_tanh"}});
   write_json(dir / "language.json", {{"model_type", "llama"},

@@ -12,13 +12,15 @@ namespace hanvit::app {
 
 struct DemoOptions {
   std::string out = "hanvit-demo";
-  size_t train_images = 6000, val_images = 200, test_images = 300;
-  int image_size = 64;
-  int64_t steps = 1400;
+  size_t train_images = 8000, val_images = 200, test_images = 300;
+  int image_size = 64;  // the synthetic canvas; the model sees it at 3 * (image_size / 3) px
+  int patch_cells = 1;  // patches per side of one grid cell (1: a patch is a cell)
+  int64_t steps = 3500;
   int64_t batch = 32;
   double lr = 2e-3;
   int64_t width = 128;  // hidden size of the vision tower and the decoder, a multiple of 32
-  int64_t layers = 3;   // layers of each
+  int64_t layers = 3;         // decoder layers
+  int64_t vision_layers = 3;  // vision tower layers
   std::string fusion = "gated:every=1,projector=linear";  // FusionConfig::parse_spec
   int32_t vocab = 352;  // tokenizer pieces (the decoder's vocabulary)
   uint64_t seed = 0;

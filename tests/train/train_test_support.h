@@ -22,8 +22,10 @@ inline const DemoOptions& tiny_demo() {
     o.val_images = 8;
     o.test_images = 0;
     o.image_size = 32;
+    o.patch_cells = 1;
     o.width = 32;
     o.layers = 1;
+    o.vision_layers = 1;
     o.vocab = 340;
     o.steps = 6;
     o.batch = 8;
