@@ -28,6 +28,7 @@
 #include "modules/io/atomic_folder.h"
 #include "modules/io/safetensors.h"
 #include "modules/nn/lora.h"
+#include "modules/dist/gradient_buckets.h"
 #include "modules/optim/lr_schedule.h"
 #include "modules/optim/optimizer.h"
 
@@ -176,8 +177,16 @@ TrainSummary train(const TrainConfig& config, Communicator& comm, const TrainHoo
   }
 
   // What trains, and the optimizer (its state sharded over ranks with zero1).
-  TrainedParameters trained =
-      TrainedParameters::select(store, trainable_predicate(config.preset, config.freeze, config.unfreeze));
+  std::vector<std::string> forward_order;
+  for (const ParameterInfo& p : loaded.model->named_parameters()) forward_order.push_back(p.name);
+  TrainedParameters trained = TrainedParameters::select(
+      store, forward_order, trainable_predicate(config.preset, config.freeze, config.unfreeze));
+  std::unique_ptr<GradientBuckets> buckets;  // several ranks: gradients summed while the backward runs
+  if (world > 1) {
+    std::vector<int64_t> numels;
+    for (const Tensor& grad : trained.grads) numels.push_back(grad.numel());
+    buckets = std::make_unique<GradientBuckets>(comm, trained.flat_grad, numels);
+  }
   std::vector<ParamRef> all_params, owned;
   const std::vector<int> owners = parameter_owners(trained.grads, world, config.zero1 && world > 1);
   for (size_t i = 0; i < trained.names.size(); ++i) {
@@ -336,8 +345,10 @@ TrainSummary train(const TrainConfig& config, Communicator& comm, const TrainHoo
       if (!batch) batch = loader.next();  // the next epoch
       if (!batch) throw std::runtime_error("the training data yields no batch: every sample was rejected");
       MicroBatchResult r;
+      std::function<void(size_t)> ready;
+      if (buckets && m + 1 == config.grad_accum) ready = [&](size_t i) { buckets->mark_ready(static_cast<int>(i)); };
       try {
-        r = training_step.run(*batch);
+        r = training_step.run(*batch, ready);
       } catch (const std::bad_alloc&) {
         throw std::runtime_error("out of memory in step " + std::to_string(step) + " (" + std::to_string(batch->size()) +
                                  " samples of up to " + std::to_string(batch->tokens.shape()[1]) +
@@ -349,8 +360,8 @@ TrainSummary train(const TrainConfig& config, Communicator& comm, const TrainHoo
       if (batch->size() > 0)
         for (int64_t i = 0; i < batch->attention_mask.numel(); ++i) totals[3] += batch->attention_mask.data<uint8_t>()[i];
     }
+    if (buckets) buckets->finish();
     comm.all_reduce_sum(std::span<double>(totals, 4));
-    if (world > 1) comm.all_reduce_sum(trained.flat_grad);
     const double loss = totals[1] > 0 ? totals[0] / totals[1] : kNaN;
     if (totals[1] > 0) {
       const float scale = static_cast<float>(1.0 / totals[1]);

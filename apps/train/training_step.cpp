@@ -2,6 +2,7 @@
 #include "apps/train/training_step.h"
 
 #include <algorithm>
+#include <set>
 #include <stdexcept>
 
 #include "fusion/training_loss.h"
@@ -9,12 +10,18 @@
 
 namespace hanvit::app {
 
-TrainedParameters TrainedParameters::select(const ParameterStore& store,
+TrainedParameters TrainedParameters::select(const ParameterStore& store, const std::vector<std::string>& forward_order,
                                             const std::function<bool(const std::string&)>& trains) {
+  std::vector<std::string> order;
+  const std::set<std::string> in_model(forward_order.begin(), forward_order.end());
+  for (const std::string& name : store.names())
+    if (!in_model.count(name)) order.push_back(name);
+  order.insert(order.end(), forward_order.rbegin(), forward_order.rend());
   TrainedParameters trained;
   int64_t total = 0;
-  for (const std::string& name : store.names()) {
-    if (!trains(name)) continue;
+  for (const std::string& name : order) {
+    if (!trains(name) || !store.contains(name)) continue;
+    trained.index[name] = trained.names.size();
     trained.names.push_back(name);
     trained.offsets.push_back(total);
     total += store.get(name).numel();
@@ -49,8 +56,8 @@ TrainingStep::Compiled& TrainingStep::compiled(int64_t batch, int64_t tokens, bo
   if (slot) return *slot;
   auto c = std::make_unique<Compiled>();
   Graph& g = c->graph;
-  const std::vector<std::string>& names = trained_.names;
-  g.set_frozen([&names](const std::string& name) { return !std::binary_search(names.begin(), names.end(), name); });
+  const TrainedParameters& trained = trained_;
+  g.set_frozen([&trained](const std::string& name) { return !trained.trains(name); });
   g.set_recompute(options_.recompute);
   if (options_.prepare_graph) options_.prepare_graph(g);
   const int64_t side = model_.config().vision.image_size;
@@ -64,12 +71,23 @@ TrainingStep::Compiled& TrainingStep::compiled(int64_t batch, int64_t tokens, bo
   if (train) {
     const Gradients grads = backward(c->loss);
     for (const auto& [name, grad] : grads.by_name) {
-      const size_t index = static_cast<size_t>(std::lower_bound(names.begin(), names.end(), name) - names.begin());
-      c->grads.emplace_back(index, grad);
+      c->grads.emplace_back(trained_.index.at(name), grad);
       outputs.push_back(grad);
     }
   }
   c->exec = std::make_unique<Executor>(g, backend_, outputs);
+  // Each gradient goes into the flat buffer (weighted by the batch's target count) as soon as it exists.
+  for (const auto& [index, grad] : c->grads) {
+    Executor* exec = c->exec.get();
+    c->exec->on_computed(grad, [this, exec, index = index, grad = grad] {
+      const Tensor value = exec->value(grad);
+      const float* src = value.data<float>();
+      float* dst = trained_.flat_grad.data<float>() + trained_.offsets[index];
+      const int64_t n = value.numel();
+      for (int64_t i = 0; i < n; ++i) dst[i] += weight_ * src[i];
+      if (ready_) ready_(index);
+    });
+  }
   store_.bind_all(*c->exec, g);
   std::vector<int32_t> positions(static_cast<size_t>(tokens));
   for (int64_t t = 0; t < tokens; ++t) positions[static_cast<size_t>(t)] = static_cast<int32_t>(t);
@@ -124,6 +142,7 @@ TrainingStep::Compiled* TrainingStep::bind_batch(const data::Batch& batch, bool 
   c.exec->bind("pixels", batch.pixels);
   c.exec->bind("ids", text.ids);
   c.exec->bind("targets", text.targets);
+  weight_ = static_cast<float>(text.count);
   c.exec->run();
   last_peak_bytes_ = c.exec->planned_peak_bytes();
   result.loss_sum = c.exec->value(c.loss).item() * static_cast<double>(text.count);
@@ -136,18 +155,11 @@ MicroBatchResult TrainingStep::evaluate(const data::Batch& batch) {
   return result;
 }
 
-MicroBatchResult TrainingStep::run(const data::Batch& batch) {
+MicroBatchResult TrainingStep::run(const data::Batch& batch, const std::function<void(size_t)>& ready) {
   MicroBatchResult result;
-  const Compiled* c = bind_batch(batch, true, result);
-  if (!c) return result;
-  const float weight = static_cast<float>(result.targets);
-  for (const auto& [index, grad] : c->grads) {
-    const Tensor value = c->exec->value(grad);
-    const float* src = value.data<float>();
-    float* dst = trained_.flat_grad.data<float>() + trained_.offsets[index];
-    const int64_t n = value.numel();
-    for (int64_t i = 0; i < n; ++i) dst[i] += weight * src[i];
-  }
+  ready_ = ready;
+  bind_batch(batch, true, result);
+  ready_ = nullptr;
   return result;
 }
 

@@ -18,15 +18,21 @@
 namespace hanvit::app {
 
 // The trained parameters (updated in place in the store) and their gradients, which live in one flat
-// buffer in name order (so that ranks can sum them in a few large pieces).
+// buffer in about the order the backward pass finishes them, so that ranks can sum them in a few large
+// pieces while the backward still runs.
 struct TrainedParameters {
-  std::vector<std::string> names;  // sorted
+  std::vector<std::string> names;  // in flat_grad's order
+  std::map<std::string, size_t> index;  // name -> position in names
   Tensor flat_grad;                // (sum of sizes) f32
   std::vector<Tensor> grads;       // views of flat_grad, each shaped like its parameter
   std::vector<int64_t> offsets;    // into flat_grad
 
-  // Every parameter of `store` that `trains` accepts; throws when there is none.
-  static TrainedParameters select(const ParameterStore& store, const std::function<bool(const std::string&)>& trains);
+  // Every parameter of `store` that `trains` accepts: those the store holds beside `forward_order`
+  // (adapters) first, then `forward_order` (a model's parameters in forward order) reversed. Throws
+  // when none trains.
+  static TrainedParameters select(const ParameterStore& store, const std::vector<std::string>& forward_order,
+                                  const std::function<bool(const std::string&)>& trains);
+  bool trains(const std::string& name) const { return index.count(name) > 0; }
   void zero_grads() const { flat_grad.fill(0.0); }
 };
 
@@ -53,7 +59,9 @@ class TrainingStep {
                const TrainedParameters& trained, TrainingStepOptions options);
   ~TrainingStep();
 
-  MicroBatchResult run(const data::Batch& batch);
+  // Adds the batch's gradients into the flat buffer; `ready(i)` (when given) is called as soon as the
+  // gradient of trained parameter i has been added, while later backward nodes still run.
+  MicroBatchResult run(const data::Batch& batch, const std::function<void(size_t)>& ready = {});
   // The loss alone (no backward), for validation: loss_sum and targets as run() gives them.
   MicroBatchResult evaluate(const data::Batch& batch);
   // Drops the built graphs: the next run records them again (and calls prepare_graph again).
@@ -74,6 +82,8 @@ class TrainingStep {
   TrainingStepOptions options_;
   std::map<std::tuple<int64_t, int64_t, bool>, std::unique_ptr<Compiled>> cache_;
   size_t last_peak_bytes_ = 0;
+  float weight_ = 0.0f;                     // the running batch's target count
+  std::function<void(size_t)> ready_;       // the running batch's readiness hook
 };
 
 }  // namespace hanvit::app
