@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
 #include <cstdio>
 #include <map>
 
@@ -93,7 +92,7 @@ void prepare_demo_inputs(const DemoOptions& o) {
   // Strong position embeddings (unit scale, not 0.02): the keys of the visual tokens then tell the cells apart
   // from the start, so cross-attention can learn to pick a cell before the tower has learnt the shapes.
   store.initialize("vision.embeddings.position_embeddings", store.get("vision.embeddings.position_embeddings").shape(),
-                   Init::normal(std::getenv("XPOS") ? std::atof(std::getenv("XPOS")) : 1.0));
+                   Init::normal(1.0));
   // Unit-scale visual tokens, queries and keys (LeCun-normal projector, q_proj, k_proj): attention scores of
   // order one, so the cross-attention is selective, and learns to select, from the first steps.
   for (const std::string& name : store.names()) {
