@@ -85,6 +85,8 @@ void add_demo_command(CLI::App& app) {
   demo->add_option("--steps", o->steps, "Optimizer steps")->capture_default_str();
   demo->add_option("--batch", o->batch, "Samples per step")->capture_default_str();
   demo->add_option("--lr", o->lr, "Peak learning rate (cosine schedule)")->capture_default_str();
+  demo->add_option("--vision-lr-scale", o->vision_lr_scale, "The vision tower's learning rate relative to --lr")
+      ->capture_default_str();
   demo->add_option("--width", o->width, "Hidden size of the vision tower and decoder (a multiple of 32)")
       ->capture_default_str();
   demo->add_option("--layers", o->layers, "Decoder layers")->capture_default_str();

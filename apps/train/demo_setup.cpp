@@ -123,6 +123,7 @@ TrainConfig demo_train_config(const DemoOptions& o) {
   config.batch_size = o.batch;
   config.max_tokens = 64;
   config.optimizer.lr = o.lr;
+  if (o.vision_lr_scale != 1.0) config.optimizer.lr_scales = {{"vision.*", o.vision_lr_scale}};
   config.optimizer.weight_decay = 0.01;
   config.optimizer.warmup_steps = std::max<int64_t>(1, o.steps / 20);
   config.optimizer.min_lr_ratio = 0.05;

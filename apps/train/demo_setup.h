@@ -18,6 +18,7 @@ struct DemoOptions {
   int64_t steps = 3500;
   int64_t batch = 32;
   double lr = 2e-3;
+  double vision_lr_scale = 1.0;  // the vision tower's learning rate, relative to lr
   int64_t width = 128;  // hidden size of the vision tower and the decoder, a multiple of 32
   int64_t layers = 3;         // decoder layers
   int64_t vision_layers = 3;  // vision tower layers

@@ -123,6 +123,12 @@ std::vector<DataSource> read_sources(ObjectReader& reader, const std::string& ke
   return sources;
 }
 
+json lr_scales_json(const std::vector<std::pair<std::string, double>>& scales) {
+  json out = json::object();
+  for (const auto& [pattern, scale] : scales) out[pattern] = scale;
+  return out;
+}
+
 json sources_json(const std::vector<DataSource>& sources) {
   json list = json::array();
   for (const DataSource& s : sources) list.push_back({{"path", s.path}, {"format", s.format}, {"weight", s.weight}});
@@ -177,7 +183,8 @@ json TrainConfig::to_json() const {
             {"schedule", optimizer.schedule},
             {"warmup_steps", optimizer.warmup_steps},
             {"min_lr_ratio", optimizer.min_lr_ratio},
-            {"clip", optimizer.clip}}},
+            {"clip", optimizer.clip},
+            {"lr_scales", lr_scales_json(optimizer.lr_scales)}}},
           {"preset", preset},
           {"freeze", freeze},
           {"unfreeze", unfreeze},
@@ -221,6 +228,14 @@ TrainConfig TrainConfig::from_json(const json& value, const std::string& subject
     opt.read("warmup_steps", c.optimizer.warmup_steps, 0);
     opt.read("min_lr_ratio", c.optimizer.min_lr_ratio, 0.0);
     opt.read("clip", c.optimizer.clip, 0.0);
+    if (const json* scales = opt.find("lr_scales")) {
+      if (!scales->is_object()) ObjectReader::fail(opt.at("lr_scales"), "must be an object of name glob -> multiplier");
+      for (const auto& [pattern, value] : scales->items()) {
+        if (!value.is_number() || !std::isfinite(value.get<double>()) || value.get<double>() < 0)
+          ObjectReader::fail(opt.at("lr_scales") + "." + pattern, "must be a finite number >= 0");
+        c.optimizer.lr_scales.emplace_back(pattern, value.get<double>());
+      }
+    }
     if (c.optimizer.beta1 >= 1.0 || c.optimizer.beta2 >= 1.0) ObjectReader::fail(r.at("optimizer"), "betas must be < 1");
     opt.finish();
   }

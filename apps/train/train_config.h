@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace hanvit::app {
@@ -23,6 +24,9 @@ struct OptimizerConfig {
   int64_t warmup_steps = 0;
   double min_lr_ratio = 0.0;  // cosine only
   double clip = 1.0;          // global gradient-norm limit; 0 = no clipping
+  // Learning-rate multipliers by parameter-name glob, the first matching pattern winning
+  // ({"vision.*": 0.1}: a pretrained tower moves ten times slower); others get 1.
+  std::vector<std::pair<std::string, double>> lr_scales;
 };
 
 struct LoraSettings {

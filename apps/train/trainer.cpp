@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <limits>
@@ -28,6 +29,7 @@
 #include "modules/io/atomic_folder.h"
 #include "modules/io/safetensors.h"
 #include "modules/nn/lora.h"
+#include "modules/nn/name_patterns.h"
 #include "modules/dist/gradient_buckets.h"
 #include "modules/optim/lr_schedule.h"
 #include "modules/optim/optimizer.h"
@@ -98,6 +100,35 @@ void write_adapter_files(const fs::path& folder, const Module& model, const Lora
   const std::string text = lora_adapter_config(model, lora).dump(2) + "\n";
   write_file_atomically((folder / "adapter_config.json").string(),
                         [&](const WriteBytes& write) { write(text.data(), text.size()); });
+}
+
+// Decay / no-decay groups per learning-rate multiplier (optimizer.lr_scales, first matching glob; 1 otherwise),
+// in the order of first appearance.
+std::vector<ParamGroup> parameter_groups(const std::vector<ParamRef>& params, const OptimizerConfig& optimizer) {
+  std::vector<double> scales;
+  std::vector<std::vector<ParamRef>> by_scale;
+  for (const ParamRef& p : params) {
+    double scale = 1.0;
+    for (const auto& [pattern, value] : optimizer.lr_scales)
+      if (matches_pattern(p.name, pattern)) {
+        scale = value;
+        break;
+      }
+    size_t slot = std::find(scales.begin(), scales.end(), scale) - scales.begin();
+    if (slot == scales.size()) {
+      scales.push_back(scale);
+      by_scale.emplace_back();
+    }
+    by_scale[slot].push_back(p);
+  }
+  std::vector<ParamGroup> groups;
+  for (size_t i = 0; i < scales.size(); ++i)
+    for (ParamGroup& group : split_decay_groups(by_scale[i], optimizer.weight_decay)) {
+      group.lr_scale = scales[i];
+      groups.push_back(std::move(group));
+    }
+  if (groups.empty()) groups = split_decay_groups({}, optimizer.weight_decay);
+  return groups;
 }
 
 // Keeps the metrics of steps up to `step` (a resumed run rewrites what the killed one logged after its
@@ -197,7 +228,7 @@ TrainSummary train(const TrainConfig& config, Communicator& comm, const TrainHoo
   adam.beta1 = config.optimizer.beta1;
   adam.beta2 = config.optimizer.beta2;
   adam.eps = config.optimizer.eps;
-  AdamW optimizer(split_decay_groups(owned, config.optimizer.weight_decay), adam);
+  AdamW optimizer(parameter_groups(owned, config.optimizer), adam);
   LrScheduleConfig schedule_config;
   schedule_config.kind = lr_schedule_kind_from_name(config.optimizer.schedule);
   schedule_config.base_lr = config.optimizer.lr;

@@ -104,6 +104,26 @@ TEST_CASE("train/the fusion preset leaves the vision tower and the decoder bit-i
   CHECK(changed > 10);
 }
 
+TEST_CASE("train/a learning-rate multiplier of zero holds its parameters still", "[train]") {
+  TempDir dir("train-lr-scales");
+  TrainConfig config = tiny_config(dir.path);
+  config.steps = 3;
+  config.optimizer.lr_scales = {{"vision.*", 0.0}};
+  run(config);
+  const auto before = weights(config.model), after = weights(dir.path / "model");
+  size_t vision = 0, moved = 0;
+  for (const auto& [name, values] : before) {
+    if (name.rfind("vision.", 0) == 0) {
+      ++vision;
+      CHECK(after.at(name) == values);
+    } else {
+      moved += after.at(name) != values ? 1 : 0;
+    }
+  }
+  CHECK(vision > 5);
+  CHECK(moved > 10);
+}
+
 TEST_CASE("train/non-finite gradients skip the step, and too many in a row stop the run", "[train]") {
   TempDir dir("train-nonfinite");
   TrainConfig config = tiny_config(dir.path);
@@ -169,6 +189,7 @@ TEST_CASE("train/YAML configs read as JSON", "[train]") {
   std::FILE* file = std::fopen(path.c_str(), "w");
   REQUIRE(file);
   std::fputs("model: m\noutput: \"out\"\nsteps: 20\nfreeze: [\"vision.*\"]\noptimizer:\n  lr: 3.0e-4\n  clip: 1\n"
+             "  lr_scales: {\"vision.*\": 0.1}\n"
              "zero1: true\ntrain_data:\n  - path: a.jsonl\n    weight: 2.5\n",
              file);
   std::fclose(file);
@@ -179,6 +200,7 @@ TEST_CASE("train/YAML configs read as JSON", "[train]") {
   CHECK(config.freeze == std::vector<std::string>{"vision.*"});
   CHECK(config.optimizer.lr == 3.0e-4);
   CHECK(config.optimizer.clip == 1.0);
+  CHECK(config.optimizer.lr_scales == std::vector<std::pair<std::string, double>>{{"vision.*", 0.1}});
   CHECK(config.zero1);
   REQUIRE(config.train_data.size() == 1u);
   CHECK(config.train_data[0].weight == 2.5);
