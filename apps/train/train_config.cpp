@@ -199,6 +199,7 @@ json TrainConfig::to_json() const {
           {"max_bad_steps", max_bad_steps},
           {"seed", seed},
           {"workers", workers},
+          {"group_by_length", group_by_length},
           {"recompute", recompute},
           {"zero1", zero1},
           {"strict_data", strict_data}};
@@ -266,6 +267,7 @@ TrainConfig TrainConfig::from_json(const json& value, const std::string& subject
   r.read("max_bad_steps", c.max_bad_steps, 1);
   r.read("seed", c.seed);
   r.read("workers", c.workers, 0);
+  r.read("group_by_length", c.group_by_length);
   r.read("recompute", c.recompute);
   r.read("zero1", c.zero1);
   r.read("strict_data", c.strict_data);

@@ -62,6 +62,7 @@ struct TrainConfig {
   int64_t max_bad_steps = 5;  // consecutive non-finite steps before the run stops
   uint64_t seed = 0;
   int64_t workers = 2;  // image decoding threads
+  bool group_by_length = false;  // batches of similar token length: less padding, but less mixed batches
   bool recompute = false;  // recompute block activations in the backward pass
   bool zero1 = false;      // shard optimizer state over ranks
   bool strict_data = false;  // a bad record stops the run instead of being skipped

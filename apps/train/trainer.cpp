@@ -181,6 +181,7 @@ TrainSummary train(const TrainConfig& config, Communicator& comm, const TrainHoo
   loader_options.world_size = static_cast<size_t>(world);
   loader_options.drop_last = true;
   loader_options.workers = static_cast<size_t>(config.workers);
+  loader_options.group_by_length = config.group_by_length;
   const data::TextEncoder encoder = text_encoder(*tokenizer);
   data::Loader loader(samples, image_function(preprocess), encoder, loader_options, loader_log);
   if (loader.steps_per_epoch() < static_cast<size_t>(config.grad_accum))
@@ -340,6 +341,7 @@ TrainSummary train(const TrainConfig& config, Communicator& comm, const TrainHoo
     val_options.drop_last = false;
     val_options.rank = 0;
     val_options.world_size = 1;
+    val_options.group_by_length = false;
     data::Loader val_loader(val_samples, image_function(preprocess), encoder, val_options, val_log);
     double loss_sum = 0.0;
     int64_t targets = 0;

@@ -27,6 +27,28 @@ std::vector<size_t> epoch_permutation(size_t n, uint64_t seed, uint64_t epoch, b
   return order;
 }
 
+std::vector<size_t> group_by_length(const std::vector<size_t>& permutation, const std::vector<size_t>& lengths,
+                                    size_t global_batch, size_t window_batches, uint64_t seed, uint64_t epoch) {
+  if (global_batch == 0 || window_batches == 0) throw std::invalid_argument("group_by_length: empty batches or windows");
+  Rng rng = epoch_rng(seed, epoch, ~uint64_t{0});  // pick_reference uses streams 1..N
+  std::vector<size_t> out;
+  out.reserve(permutation.size());
+  const size_t window = global_batch * window_batches;
+  for (size_t begin = 0; begin < permutation.size(); begin += window) {
+    std::vector<size_t> part(permutation.begin() + static_cast<std::ptrdiff_t>(begin),
+                             permutation.begin() + static_cast<std::ptrdiff_t>(std::min(permutation.size(), begin + window)));
+    std::stable_sort(part.begin(), part.end(), [&](size_t a, size_t b) { return lengths.at(a) < lengths.at(b); });
+    std::vector<size_t> batches((part.size() + global_batch - 1) / global_batch);
+    for (size_t i = 0; i < batches.size(); ++i) batches[i] = i;
+    // A short last batch of the whole permutation stays last (drop_last may drop it).
+    const size_t shuffled = part.size() % global_batch == 0 ? batches.size() : batches.size() - 1;
+    for (size_t i = shuffled; i > 1; --i) std::swap(batches[i - 1], batches[rng.below(i)]);
+    for (size_t b : batches)
+      for (size_t i = b * global_batch; i < std::min(part.size(), (b + 1) * global_batch); ++i) out.push_back(part[i]);
+  }
+  return out;
+}
+
 size_t pick_reference(uint64_t seed, uint64_t epoch, size_t sample, size_t count) {
   if (count == 0) throw std::invalid_argument("pick_reference: a sample without captions");
   Rng rng = epoch_rng(seed, epoch, 1 + static_cast<uint64_t>(sample));

@@ -10,6 +10,13 @@ namespace hanvit::data {
 // 0..n-1 shuffled by Fisher-Yates from (seed, epoch); identity when shuffle is false.
 std::vector<size_t> epoch_permutation(size_t n, uint64_t seed, uint64_t epoch, bool shuffle);
 
+// `permutation` regrouped so that each global batch (`global_batch` consecutive entries) holds samples of
+// similar length (less padding): within windows of `window_batches` global batches, samples are stably
+// sorted by `lengths[sample]`, cut into global batches, and those batches shuffled by (seed, epoch). A
+// permutation again; the tail after the last full window is sorted and shuffled the same way.
+std::vector<size_t> group_by_length(const std::vector<size_t>& permutation, const std::vector<size_t>& lengths,
+                                    size_t global_batch, size_t window_batches, uint64_t seed, uint64_t epoch);
+
 // Which of `count` captions a caption sample trains on in `epoch`.
 size_t pick_reference(uint64_t seed, uint64_t epoch, size_t sample, size_t count);
 

@@ -24,6 +24,9 @@ Loader::Loader(std::vector<Sample> samples, ImageFunction image, TextEncoder tex
   if (options_.world_size == 0 || options_.rank >= options_.world_size)
     throw std::invalid_argument("loader: rank " + std::to_string(options_.rank) + " is not below world size " +
                                 std::to_string(options_.world_size));
+  if (options_.group_by_length)
+    for (const Sample& sample : samples_)
+      lengths_.push_back(lay_out_tokens(sample.kind, sample.turns, text_, options_.max_tokens).tokens.size());
   std::lock_guard lock(mutex_);
   start_epoch(0);
   for (size_t i = 0; i < options_.workers; ++i) workers_.emplace_back([this] { work(); });
@@ -41,8 +44,10 @@ Loader::~Loader() {
 void Loader::start_epoch(uint64_t epoch) {
   epoch_ = epoch;
   step_ = 0;
-  plan_ = plan_rank(epoch_permutation(samples_.size(), options_.seed, epoch, options_.shuffle), options_.batch_size,
-                    options_.rank, options_.world_size, options_.drop_last);
+  std::vector<size_t> order = epoch_permutation(samples_.size(), options_.seed, epoch, options_.shuffle);
+  if (options_.group_by_length)
+    order = group_by_length(order, lengths_, options_.batch_size * options_.world_size, 50, options_.seed, epoch);
+  plan_ = plan_rank(order, options_.batch_size, options_.rank, options_.world_size, options_.drop_last);
   ready_.assign(plan_.order.size(), std::nullopt);
   next_claim_ = consumed_ = 0;
   ++generation_;

@@ -35,6 +35,8 @@ struct LoaderOptions {
   bool drop_last = false;       // drop each epoch's last partial global batch (see plan_rank)
   size_t workers = 0;           // decoding threads; 0 = decode inside next()
   size_t prefetch_batches = 2;  // how far the workers may run ahead of the consumer
+  // Batches of similar token length (group_by_length over windows of 50 global batches): less padding.
+  bool group_by_length = false;
 };
 
 // One batch of B samples, T = the longest token sequence among them.
@@ -101,6 +103,7 @@ class Loader {
   RecordLog& log_;
   int32_t pad_id_;
   std::vector<char> reported_;  // (N) bad samples already logged
+  std::vector<size_t> lengths_;  // (N) token count of each sample's first layout, with group_by_length
 
   // Shared with the workers, under mutex_.
   mutable std::mutex mutex_;

@@ -224,3 +224,65 @@ TEST_CASE("weighted mixing repeats datasets by weight, deterministically", "[loa
   CHECK(mix_datasets({{a, 0.0}}, 1).empty());
   CHECK_THROWS_WITH(mix_datasets({{a, -1.0}}, 1), Catch::StartsWith("dataset 0: weight -1"));
 }
+
+TEST_CASE("grouping by length keeps a permutation and makes batches of similar length", "[loader]") {
+  const size_t n = 1000, batch = 8;
+  std::vector<size_t> lengths(n);
+  for (size_t i = 0; i < n; ++i) lengths[i] = (i * 7919) % 61 + 3;  // 3..63, scattered
+  const std::vector<size_t> order = epoch_permutation(n, 5, 2, true);
+  const std::vector<size_t> grouped = group_by_length(order, lengths, batch, 10, 5, 2);
+  CHECK(std::is_permutation(grouped.begin(), grouped.end(), order.begin()));
+  CHECK(grouped == group_by_length(order, lengths, batch, 10, 5, 2));  // fixed by (seed, epoch)
+  CHECK(grouped != group_by_length(order, lengths, batch, 10, 5, 3));
+  // Padding: the sum over batches of (longest - each), against the plain shuffle's.
+  auto padding = [&](const std::vector<size_t>& o) {
+    size_t waste = 0;
+    for (size_t b = 0; b < n / batch; ++b) {
+      size_t longest = 0;
+      for (size_t i = 0; i < batch; ++i) longest = std::max(longest, lengths[o[b * batch + i]]);
+      for (size_t i = 0; i < batch; ++i) waste += longest - lengths[o[b * batch + i]];
+    }
+    return waste;
+  };
+  INFO("padding shuffled " << padding(order) << ", grouped " << padding(grouped));
+  CHECK(padding(grouped) * 5 < padding(order));
+  // Each window of 10 batches holds the same samples as before, only regrouped.
+  for (size_t w = 0; w < n; w += batch * 10) {
+    const auto end = std::min(n, w + batch * 10);
+    CHECK(std::is_permutation(grouped.begin() + static_cast<std::ptrdiff_t>(w), grouped.begin() + static_cast<std::ptrdiff_t>(end),
+                              order.begin() + static_cast<std::ptrdiff_t>(w)));
+  }
+}
+
+TEST_CASE("a loader grouping by length yields every sample once an epoch, with less padding", "[loader]") {
+  std::vector<Sample> samples;
+  for (int i = 0; i < 64; ++i) {
+    Sample s;
+    s.kind = SampleKind::caption;
+    s.image = "/v/" + std::to_string(i) + ".png";
+    s.turns = {{"", std::string(static_cast<size_t>(1 + (i * 13) % 29), 'a')}};
+    s.references = {s.turns[0].assistant};
+    samples.push_back(s);
+  }
+  RecordLog log;
+  LoaderOptions options;
+  options.batch_size = 8;
+  options.seed = 3;
+  auto columns = [&](bool grouped) {
+    options.group_by_length = grouped;
+    Loader loader(samples, [](const std::filesystem::path&) { return Tensor::zeros({3, 2, 2}); }, letter_encoder(),
+                  options, log);
+    std::multiset<size_t> seen;
+    size_t total = 0;
+    while (std::optional<Batch> b = loader.next()) {
+      seen.insert(b->indices.begin(), b->indices.end());
+      total += static_cast<size_t>(b->tokens.shape()[1]) * b->size();
+    }
+    CHECK(seen.size() == 64u);
+    CHECK(std::set<size_t>(seen.begin(), seen.end()).size() == 64u);
+    return total;
+  };
+  const size_t plain = columns(false), grouped = columns(true);
+  INFO("token slots plain " << plain << ", grouped " << grouped);
+  CHECK(grouped < plain * 3 / 4);
+}
