@@ -12,10 +12,10 @@ namespace hanvit::app {
 
 struct DemoOptions {
   std::string out = "hanvit-demo";
-  size_t train_images = 30000, val_images = 200, test_images = 300;
+  size_t train_images = 8000, val_images = 200, test_images = 300;
   int image_size = 64;  // the synthetic canvas; the model sees it at 3 * (image_size / 3) px
   int patch_cells = 1;  // patches per side of one grid cell (1: a patch is a cell)
-  int64_t steps = 4000;
+  int64_t steps = 3500;
   int64_t batch = 32;
   double lr = 2e-3;
   double vision_lr_scale = 1.0;  // the vision tower's learning rate, relative to lr
