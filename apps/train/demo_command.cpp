@@ -89,6 +89,8 @@ void add_demo_command(CLI::App& app) {
       ->capture_default_str();
   demo->add_option("--width", o->width, "Hidden size of the vision tower and decoder (a multiple of 32)")
       ->capture_default_str();
+  demo->add_option("--vision-width", o->vision_width, "Hidden size of the vision tower (0: --width)")
+      ->capture_default_str();
   demo->add_option("--layers", o->layers, "Decoder layers")->capture_default_str();
   demo->add_option("--vision-layers", o->vision_layers, "Vision tower layers")->capture_default_str();
   demo->add_option("--patch-cells", o->patch_cells, "Patches per side of a grid cell (a divisor of image_size / 3)")

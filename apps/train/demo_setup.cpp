@@ -31,11 +31,12 @@ void write_model_configs(const fs::path& dir, const DemoOptions& o) {
   // patch per cell by default).
   const int cell = o.image_size / 3, patch = cell / o.patch_cells;
   const int64_t heads = std::max<int64_t>(1, o.width / 32);
+  const int64_t vision_width = o.vision_width > 0 ? o.vision_width : o.width;
   write_json(dir / "vision.json", {{"model_type", "vit"},
-                                   {"hidden_size", o.width},
+                                   {"hidden_size", vision_width},
                                    {"num_hidden_layers", o.vision_layers},
-                                   {"num_attention_heads", heads},
-                                   {"intermediate_size", o.width * 2},
+                                   {"num_attention_heads", std::max<int64_t>(1, vision_width / 32)},
+                                   {"intermediate_size", vision_width * 2},
                                    {"image_size", cell * 3},
                                    {"patch_size", patch},
                                    {"hidden_act", "gelu_pytorch_tanh"}});

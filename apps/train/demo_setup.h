@@ -19,7 +19,8 @@ struct DemoOptions {
   int64_t batch = 32;
   double lr = 2e-3;
   double vision_lr_scale = 1.0;  // the vision tower's learning rate, relative to lr
-  int64_t width = 128;  // hidden size of the vision tower and the decoder, a multiple of 32
+  int64_t width = 128;        // hidden size of the decoder (and of the vision tower unless vision_width), a multiple of 32
+  int64_t vision_width = 0;   // hidden size of the vision tower, a multiple of 32; 0: width
   int64_t layers = 3;         // decoder layers
   int64_t vision_layers = 3;  // vision tower layers
   std::string fusion = "gated:every=1,projector=linear";  // FusionConfig::parse_spec
