@@ -8,14 +8,12 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "bench/reference_output.h"
-#include "fusion/compose.h"
+#include "apps/train/demo_setup.h"
 #include "fusion/training_loss.h"
 #include "modules/exec/executor.h"
 #include "modules/graph/autograd.h"
@@ -37,7 +35,7 @@ double ms_since(Clock::time_point start) {
 struct Options {
   int64_t batch = 32, tokens = 24;
   int64_t width = 128, layers = 3, vocab = 352;
-  int64_t image = 63, patch = 21;  // the demo's 64 px canvas seen at 63 px: a 3 x 3 grid of patches
+  int64_t image = 0, patch = 0;  // from the demo's vision config (63 px, 21 px patches)
   std::string fusion = "gated:every=1,projector=linear";
   double lr = 2e-3, weight_decay = 0.01;
   int warmup = 2, steps = 5, reps = 5;  // reps of `steps` timed steps each; the median rep is reported
@@ -48,42 +46,19 @@ struct Options {
   int64_t heads() const { return width / 32; }
 };
 
-void write_json(const fs::path& path, const nlohmann::json& value) {
-  std::ofstream out(path);
-  out << value.dump(2) << "\n";
-  if (!out) throw std::runtime_error("cannot write " + path.string());
-}
-
-// The two config files the demo writes, composed as `hanvit init` does, in a scratch folder.
-fusion::ComposedModel compose_demo_model(const Options& o, ParameterStore& store) {
-  const fs::path dir = fs::temp_directory_path() / ("hanvit_bench_train_" + std::to_string(::getpid()));
-  fs::create_directories(dir);
-  write_json(dir / "vision.json", {{"model_type", "vit"},
-                                   {"hidden_size", o.width},
-                                   {"num_hidden_layers", o.layers},
-                                   {"num_attention_heads", o.heads()},
-                                   {"intermediate_size", o.width * 2},
-                                   {"image_size", o.image},
-                                   {"patch_size", o.patch},
-                                   {"hidden_act", "gelu_pytorch_tanh"}});
-  write_json(dir / "language.json", {{"model_type", "llama"},
-                                     {"vocab_size", o.vocab},
-                                     {"hidden_size", o.width},
-                                     {"intermediate_size", o.width * 2},
-                                     {"num_hidden_layers", o.layers},
-                                     {"num_attention_heads", o.heads()},
-                                     {"num_key_value_heads", o.heads()},
-                                     {"max_position_embeddings", 96},
-                                     {"tie_word_embeddings", true}});
-  fusion::ComposeOptions compose;
-  compose.vision = (dir / "vision.json").string();
-  compose.language = (dir / "language.json").string();
-  compose.fusion_spec = o.fusion;
-  fusion::ComposedModel composed = fusion::compose_model(compose, store);
-  fs::remove_all(dir);
-  // Open gates, as the demo starts: every block adds to the residual stream.
-  for (const std::string& name : store.names())
-    if (name.ends_with("attn_gate") || name.ends_with("mlp_gate")) store.set(name, Tensor::full({1}, 1.0));
+// The demo's model at these options (apps/train/demo_setup.h), composed in a scratch folder; sets o.image and
+// o.patch from its vision config.
+fusion::ComposedModel demo_model(Options& o, ParameterStore& store) {
+  app::DemoOptions demo;
+  demo.out = (fs::temp_directory_path() / ("hanvit_bench_train_" + std::to_string(::getpid()))).string();
+  demo.width = o.width;
+  demo.layers = demo.vision_layers = o.layers;
+  demo.vocab = static_cast<int32_t>(o.vocab);
+  demo.fusion = o.fusion;
+  fusion::ComposedModel composed = app::compose_demo_model(demo, "", store);
+  fs::remove_all(demo.out);
+  o.image = composed.loaded.config.vision.image_size;
+  o.patch = composed.loaded.config.vision.patch_size;
   return composed;
 }
 
@@ -176,7 +151,7 @@ int main(int argc, char** argv) {
   }
   const int threads = omp_get_max_threads();
   ParameterStore store(0);
-  const fusion::ComposedModel composed = compose_demo_model(o, store);
+  const fusion::ComposedModel composed = demo_model(o, store);
   const fusion::VisionLanguageModel& model = *composed.loaded.model;
 
   // The training graph, built once: loss, backward, one executor over the loss and every gradient.

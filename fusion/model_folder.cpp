@@ -14,10 +14,6 @@ namespace hanvit::fusion {
 namespace fs = std::filesystem;
 namespace {
 
-void write_text(const fs::path& path, const std::string& text) {
-  write_file_atomically(path.string(), [&](const WriteBytes& write) { write(text.data(), text.size()); });
-}
-
 void copy_file_durably(const fs::path& from, const fs::path& to) {
   std::ifstream in(from, std::ios::binary);
   if (!in) throw std::runtime_error(from.string() + ": cannot open");
@@ -53,11 +49,11 @@ LoadedModel load_model(const std::string& dir, ParameterStore& store) {
 void write_model_files(const fs::path& folder, const ModelConfig& config, const VisionLanguageModel& model,
                        const ParameterStore& store, const std::vector<fs::path>& side_files,
                        const std::map<std::string, std::string>& text_files) {
-  write_text(folder / "config.json", config.to_json().dump(2) + "\n");
+  write_text_atomically((folder / "config.json").string(), config.to_json().dump(2) + "\n");
   save_safetensors_sharded(folder.string(), collect_parameters(model, store), kMaxShardBytes, {{"format", "pt"}});
   for (const fs::path& file : side_files)
     if (fs::is_regular_file(file)) copy_file_durably(file, folder / file.filename());
-  for (const auto& [name, text] : text_files) write_text(folder / name, text);
+  for (const auto& [name, text] : text_files) write_text_atomically((folder / name).string(), text);
 }
 
 void save_model(const std::string& dir, const ModelConfig& config, const VisionLanguageModel& model,

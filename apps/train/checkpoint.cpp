@@ -80,8 +80,7 @@ void save_checkpoint(const fs::path& run_dir, int64_t step, const CheckpointStat
     write_model(temp);
     if (kill_now) std::raise(SIGKILL);
     save_safetensors((temp / kOptimizerFile).string(), state.optimizer);
-    write_file_atomically((temp / kTrainerState).string(),
-                          [&](const WriteBytes& write) { write(trainer_text.data(), trainer_text.size()); });
+    write_text_atomically((temp / kTrainerState).string(), trainer_text);
   });
   prune(run_dir, keep);
 }

@@ -65,9 +65,7 @@ void run_demo(const DemoOptions& o) {
                   {"batch_size", o.batch},
                   {"test_images", o.test_images}};
   for (const auto& [name, value] : scores.values) metrics[name] = value;
-  const std::string metrics_text = metrics.dump(2) + "\n";
-  write_file_atomically((out / "metrics.json").string(),
-                        [&](const WriteBytes& write) { write(metrics_text.data(), metrics_text.size()); });
+  write_text_atomically((out / "metrics.json").string(), metrics.dump(2) + "\n");
   write_metric_plots(out.string(), out.string());
   write_gallery(out / "gallery.html", scores.examples, metrics, out);
   write_contact_sheet(out / "contact_sheet.png", scores.examples, 16);

@@ -99,7 +99,7 @@ void write_gallery(const fs::path& path, const std::vector<GeneratedExample>& ex
     html += "</div>\n";
   }
   html += "</div>\n</body></html>\n";
-  write_file_atomically(path.string(), [&](const WriteBytes& write) { write(html.data(), html.size()); });
+  write_text_atomically(path.string(), html);
 }
 
 void write_contact_sheet(const fs::path& path, const std::vector<GeneratedExample>& examples, size_t count) {

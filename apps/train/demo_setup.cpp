@@ -20,10 +20,7 @@ using nlohmann::json;
 
 namespace {
 
-void write_json(const fs::path& path, const json& value) {
-  const std::string text = value.dump(2) + "\n";
-  write_file_atomically(path.string(), [&](const WriteBytes& write) { write(text.data(), text.size()); });
-}
+void write_json(const fs::path& path, const json& value) { write_text_atomically(path.string(), value.dump(2) + "\n"); }
 
 void write_model_configs(const fs::path& dir, const DemoOptions& o) {
   fs::create_directories(dir);
@@ -56,6 +53,37 @@ void write_model_configs(const fs::path& dir, const DemoOptions& o) {
 
 }  // namespace
 
+fusion::ComposedModel compose_demo_model(const DemoOptions& o, const fs::path& tokenizer_dir, ParameterStore& store) {
+  const fs::path out = o.out;
+  write_model_configs(out / "configs", o);
+  fusion::ComposeOptions compose;
+  compose.vision = (out / "configs" / "vision.json").string();
+  compose.language = (out / "configs" / "language.json").string();
+  compose.fusion_spec = o.fusion;
+  compose.tokenizer = tokenizer_dir.string();
+  compose.seed = o.seed;
+  fusion::ComposedModel composed = fusion::compose_model(compose, store);
+  // The gates start open: nothing here is pretrained, so there is no language model to keep intact, and a
+  // closed gate would pass the vision tower no gradient until the gate itself has grown.
+  for (const std::string& name : store.names())
+    if (name.ends_with("attn_gate") || name.ends_with("mlp_gate")) store.set(name, Tensor::full({1}, 1.0));
+  // Strong position embeddings (unit scale, not 0.02): the keys of the visual tokens then tell the cells apart
+  // from the start, so cross-attention can learn to pick a cell before the tower has learnt the shapes.
+  store.initialize("vision.embeddings.position_embeddings", store.get("vision.embeddings.position_embeddings").shape(),
+                   Init::normal(1.0));
+  // Unit-scale visual tokens, queries and keys (LeCun-normal projector, q_proj, k_proj): attention scores of
+  // order one, so the cross-attention is selective, and learns to select, from the first steps.
+  for (const std::string& name : store.names()) {
+    const bool unit = name == "fusion.projector.linear.weight" || (name.rfind("fusion.blocks.", 0) == 0 &&
+                                                                   (name.ends_with(".q_proj.weight") ||
+                                                                    name.ends_with(".k_proj.weight")));
+    if (!unit) continue;
+    const Shape shape = store.get(name).shape();
+    store.initialize(name, shape, Init::normal(1.0 / std::sqrt(static_cast<double>(shape[1]))));
+  }
+  return composed;
+}
+
 void prepare_demo_inputs(const DemoOptions& o) {
   const fs::path out = o.out, data_dir = out / "data";
   fs::create_directories(out);
@@ -77,33 +105,8 @@ void prepare_demo_inputs(const DemoOptions& o) {
   tokenizer_options.seed = static_cast<uint32_t>(o.seed);
   language::write_tokenizer_folder(out / "tokenizer", language::train_sentencepiece(sentences, tokenizer_options), true);
 
-  write_model_configs(out / "configs", o);
-  fusion::ComposeOptions compose;
-  compose.vision = (out / "configs" / "vision.json").string();
-  compose.language = (out / "configs" / "language.json").string();
-  compose.fusion_spec = o.fusion;
-  compose.tokenizer = (out / "tokenizer").string();
-  compose.seed = o.seed;
   ParameterStore store(o.seed);
-  fusion::ComposedModel composed = fusion::compose_model(compose, store);
-  // The gates start open: nothing here is pretrained, so there is no language model to keep intact, and a
-  // closed gate would pass the vision tower no gradient until the gate itself has grown.
-  for (const std::string& name : store.names())
-    if (name.ends_with("attn_gate") || name.ends_with("mlp_gate")) store.set(name, Tensor::full({1}, 1.0));
-  // Strong position embeddings (unit scale, not 0.02): the keys of the visual tokens then tell the cells apart
-  // from the start, so cross-attention can learn to pick a cell before the tower has learnt the shapes.
-  store.initialize("vision.embeddings.position_embeddings", store.get("vision.embeddings.position_embeddings").shape(),
-                   Init::normal(1.0));
-  // Unit-scale visual tokens, queries and keys (LeCun-normal projector, q_proj, k_proj): attention scores of
-  // order one, so the cross-attention is selective, and learns to select, from the first steps.
-  for (const std::string& name : store.names()) {
-    const bool unit = name == "fusion.projector.linear.weight" || (name.rfind("fusion.blocks.", 0) == 0 &&
-                                                                   (name.ends_with(".q_proj.weight") ||
-                                                                    name.ends_with(".k_proj.weight")));
-    if (!unit) continue;
-    const Shape shape = store.get(name).shape();
-    store.initialize(name, shape, Init::normal(1.0 / std::sqrt(static_cast<double>(shape[1]))));
-  }
+  fusion::ComposedModel composed = compose_demo_model(o, out / "tokenizer", store);
   std::map<std::string, std::string> text_files;
   if (!composed.preprocessor_json.empty()) text_files["preprocessor_config.json"] = composed.preprocessor_json;
   fusion::save_model((out / "init").string(), composed.loaded.config, *composed.loaded.model, store,

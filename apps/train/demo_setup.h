@@ -7,6 +7,7 @@
 #include <string>
 
 #include "apps/train/train_config.h"
+#include "fusion/compose.h"
 
 namespace hanvit::app {
 
@@ -36,6 +37,12 @@ struct DemoOptions {
 // cross-attention block (gates open) before every decoder layer.
 // Replaces what an earlier run left there.
 void prepare_demo_inputs(const DemoOptions& options);
+
+// Writes OPTIONS.out/configs/{vision,language}.json and composes the fresh demo model from them into `store`
+// with the demo's initialisation (open gates, unit-scale position embeddings, projector, queries and keys);
+// the tokenizer files come from `tokenizer_dir` when it is not empty.
+fusion::ComposedModel compose_demo_model(const DemoOptions& options, const std::filesystem::path& tokenizer_dir,
+                                         ParameterStore& store);
 
 // The run config that trains OUT/init on the training split (captions and VQA) into OUT, evaluating on
 // the validation split: every parameter trains, cosine schedule, checkpoints at the middle and end.

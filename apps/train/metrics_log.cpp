@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
+#include "modules/io/atomic_file.h"
 #include "modules/io/json_strict.h"
 
 namespace hanvit::app {
@@ -118,6 +119,19 @@ MetricsLog::MetricsLog(const std::string& run_dir)
 
 MetricsLog::~MetricsLog() { ::close(fd_); }
 
+namespace {
+
+// One record as its line: {"step":..,"split":..,<name>:<value or null>...} and a newline.
+std::string metrics_line(const MetricsRecord& record) {
+  nlohmann::ordered_json line;
+  line["step"] = record.step;
+  line["split"] = record.split;
+  for (const auto& [name, value] : record.values) line[name] = std::isfinite(value) ? nlohmann::ordered_json(value) : nullptr;
+  return line.dump() + "\n";
+}
+
+}  // namespace
+
 void MetricsLog::append(const MetricsRecord& record) {
   auto refuse = [&](const std::string& problem) {
     throw std::invalid_argument("metrics log '" + path_ + "': step " + std::to_string(record.step) + ": " + problem);
@@ -125,18 +139,9 @@ void MetricsLog::append(const MetricsRecord& record) {
   if (record.step < 0) refuse("the step is negative");
   if (record.split != "train" && record.split != "val") refuse("split '" + record.split + "' is not train or val");
   if (record.values.empty()) refuse("no metric values");
-  nlohmann::ordered_json line;
-  line["step"] = record.step;
-  line["split"] = record.split;
-  for (const auto& [name, value] : record.values) {
+  for (const auto& [name, value] : record.values)
     if (std::string problem = metric_name_problem(name); !problem.empty()) refuse(problem);
-    if (std::isfinite(value)) {
-      line[name] = value;
-    } else {
-      line[name] = nullptr;
-    }
-  }
-  const std::string bytes = line.dump() + "\n";
+  const std::string bytes = metrics_line(record);
   size_t written = 0;
   while (written < bytes.size()) {
     const ssize_t count = ::write(fd_, bytes.data() + written, bytes.size() - written);
@@ -167,6 +172,14 @@ std::vector<MetricsRecord> read_metrics(const std::string& path) {
   }
   if (in.bad()) throw std::invalid_argument("metrics file '" + path + "' cannot be read");
   return records;
+}
+
+void truncate_metrics(const std::string& path, int64_t last_step) {
+  if (!std::filesystem::exists(path)) return;
+  std::string kept;
+  for (const MetricsRecord& record : read_metrics(path))
+    if (record.step <= last_step) kept += metrics_line(record);
+  write_text_atomically(path, kept);
 }
 
 }  // namespace hanvit::app

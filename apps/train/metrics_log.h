@@ -42,6 +42,10 @@ class MetricsLog {
   int fd_ = -1;
 };
 
+// Keeps the records of steps up to `last_step` in the log at `path` (rewritten atomically; no file: nothing
+// to do): a run resumed from a checkpoint drops what the killed run logged after it.
+void truncate_metrics(const std::string& path, int64_t last_step);
+
 // Reads a metrics log, in file order. A torn last line (no newline at its end and not a valid record)
 // is ignored; any other bad line throws std::invalid_argument "FILE:LINE: reason". A missing file
 // throws std::invalid_argument naming it.

@@ -97,9 +97,7 @@ constexpr const char* kAdapterFile = "adapter_model.safetensors";
 void write_adapter_files(const fs::path& folder, const Module& model, const LoraConfig& lora,
                          const ParameterStore& store) {
   save_safetensors((folder / kAdapterFile).string(), lora_state(model, lora, store));
-  const std::string text = lora_adapter_config(model, lora).dump(2) + "\n";
-  write_file_atomically((folder / "adapter_config.json").string(),
-                        [&](const WriteBytes& write) { write(text.data(), text.size()); });
+  write_text_atomically((folder / "adapter_config.json").string(), lora_adapter_config(model, lora).dump(2) + "\n");
 }
 
 // Decay / no-decay groups per learning-rate multiplier (optimizer.lr_scales, first matching glob; 1 otherwise),
@@ -131,21 +129,6 @@ std::vector<ParamGroup> parameter_groups(const std::vector<ParamRef>& params, co
   return groups;
 }
 
-// Keeps the metrics of steps up to `step` (a resumed run rewrites what the killed one logged after its
-// last checkpoint).
-void truncate_metrics(const fs::path& run_dir, int64_t step) {
-  const fs::path path = run_dir / kMetricsFileName;
-  if (!fs::exists(path)) return;
-  std::string kept;
-  for (const MetricsRecord& record : read_metrics(path.string())) {
-    if (record.step > step) continue;
-    json line = {{"step", record.step}, {"split", record.split}};
-    for (const auto& [name, value] : record.values) line[name] = std::isfinite(value) ? json(value) : json(nullptr);
-    kept += line.dump() + "\n";
-  }
-  write_file_atomically(path.string(), [&](const WriteBytes& write) { write(kept.data(), kept.size()); });
-}
-
 }  // namespace
 
 TrainSummary train(const TrainConfig& config, Communicator& comm, const TrainHooks& hooks) {
@@ -169,6 +152,8 @@ TrainSummary train(const TrainConfig& config, Communicator& comm, const TrainHoo
   fusion::LoadedModel loaded = fusion::load_model(model_dir, store);
   const std::unique_ptr<language::Tokenizer> tokenizer = language::load_tokenizer(model_dir);
   const data::PreprocessOptions preprocess = data::load_processor_options(model_dir);
+  std::vector<fs::path> side_files;  // tokenizer and preprocessor files, copied into checkpoints and the model
+  for (const std::string& file : fusion::kModelSideFiles) side_files.push_back(fs::path(model_dir) / file);
 
   // Data.
   std::vector<data::Sample> samples = read_sources(config.train_data, config.seed, config.strict_data, "train_data");
@@ -267,10 +252,8 @@ TrainSummary train(const TrainConfig& config, Communicator& comm, const TrainHoo
 
   std::unique_ptr<MetricsLog> metrics;
   if (leader) {
-    const std::string config_text = config.to_json().dump(2) + "\n";
-    write_file_atomically((run_dir / "train_config.json").string(),
-                          [&](const WriteBytes& write) { write(config_text.data(), config_text.size()); });
-    if (resume) truncate_metrics(run_dir, step);
+    write_text_atomically((run_dir / "train_config.json").string(), config.to_json().dump(2) + "\n");
+    if (resume) truncate_metrics((run_dir / kMetricsFileName).string(), step);
     metrics = std::make_unique<MetricsLog>(run_dir.string());
   }
 
@@ -314,8 +297,6 @@ TrainSummary train(const TrainConfig& config, Communicator& comm, const TrainHoo
                      {"optimizer", optimizer_json},
                      {"world_size", world},
                      {"config", config.to_json()}};
-    std::vector<fs::path> side_files;
-    for (const std::string& file : fusion::kModelSideFiles) side_files.push_back(fs::path(model_dir) / file);
     save_checkpoint(run_dir, at, state,
                     [&](const fs::path& folder) {
                       fusion::write_model_files(folder, loaded.config, *loaded.model, store, side_files);
@@ -466,8 +447,6 @@ TrainSummary train(const TrainConfig& config, Communicator& comm, const TrainHoo
   if (leader) {
     summary.last_eval = evaluate(step);
     summary.model_dir = run_dir / "model";
-    std::vector<fs::path> side_files;
-    for (const std::string& file : fusion::kModelSideFiles) side_files.push_back(fs::path(model_dir) / file);
     fusion::save_model(summary.model_dir.string(), loaded.config, *loaded.model, merged_parameters(), side_files, true);
     if (lora)
       write_folder_atomically(run_dir / "adapter", true, [&](const fs::path& folder) {

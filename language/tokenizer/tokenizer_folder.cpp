@@ -12,10 +12,6 @@ namespace hanvit::language {
 namespace fs = std::filesystem;
 namespace {
 
-void write_text(const fs::path& path, const std::string& bytes) {
-  write_file_atomically(path.string(), [&](const WriteBytes& write) { write(bytes.data(), bytes.size()); });
-}
-
 std::string vocab_text(const SentencePieceTokenizer& tokenizer) {
   std::ostringstream out;
   for (int32_t id = 0; id < tokenizer.vocab_size(); ++id) {
@@ -33,8 +29,8 @@ void write_tokenizer_folder(const fs::path& dir, const std::string& model_bytes,
   const fs::path model_path = dir.lexically_normal() / "tokenizer.model";
   const auto tokenizer = SentencePieceTokenizer::from_serialized(model_bytes, model_path.string());
   write_folder_atomically(dir, overwrite, [&](const fs::path& temp) {
-    write_text(temp / "tokenizer.model", model_bytes);
-    write_text(temp / "tokenizer.vocab", vocab_text(tokenizer));
+    write_text_atomically((temp / "tokenizer.model").string(), model_bytes);
+    write_text_atomically((temp / "tokenizer.vocab").string(), vocab_text(tokenizer));
   });
 }
 

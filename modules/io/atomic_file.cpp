@@ -104,4 +104,8 @@ void write_file_atomically(const std::string& path, const std::function<void(con
   fsync_folder(path);
 }
 
+void write_text_atomically(const std::string& path, std::string_view text) {
+  write_file_atomically(path, [&](const WriteBytes& write) { write(text.data(), text.size()); });
+}
+
 }  // namespace hanvit

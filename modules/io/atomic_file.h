@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <functional>
 #include <string>
+#include <string_view>
 
 namespace hanvit {
 
@@ -14,5 +15,8 @@ using WriteBytes = std::function<void(const void* data, size_t size)>;
 // folder. When `fill` throws or any step fails, the temp file is removed, `path` keeps its old
 // contents (or stays absent) and the exception propagates.
 void write_file_atomically(const std::string& path, const std::function<void(const WriteBytes&)>& fill);
+
+// write_file_atomically with `text` as the whole contents.
+void write_text_atomically(const std::string& path, std::string_view text);
 
 }  // namespace hanvit

@@ -2,6 +2,8 @@
 // untouched, non-finite gradients are skipped and then stop the run, bad configs and data are refused.
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <fstream>
+#include <iterator>
 
 #include "apps/train/checkpoint.h"
 #include "apps/train/stop_signal.h"
@@ -183,6 +185,21 @@ TEST_CASE("train/bad configs and data are refused with the key or file named", "
   CHECK_THROWS_WITH(run(too_big), Catch::Contains("lower batch_size or add data"));
 }
 
+TEST_CASE("train/a damaged checkpoint stops the resume, naming the file, and stays as it was", "[train]") {
+  TempDir dir("train-damaged");
+  TrainConfig config = tiny_config(dir.path);
+  config.steps = 2;
+  run(config);
+  const std::filesystem::path state = checkpoint_path(dir.path, 2) / "trainer_state.json";
+  { std::ofstream(state) << "{\"step\": 2,"; }
+  config.steps = 4;
+  CHECK_THROWS_WITH(run(config), Catch::StartsWith("checkpoint '" + checkpoint_path(dir.path, 2).string() +
+                                                     "' trainer_state.json is not valid JSON"));
+  std::ifstream in(state);
+  CHECK(std::string(std::istreambuf_iterator<char>(in), {}) == "{\"step\": 2,");
+  CHECK(latest_checkpoint(dir.path) == checkpoint_path(dir.path, 2));
+}
+
 TEST_CASE("train/YAML configs read as JSON", "[train]") {
   TempDir dir("train-yaml");
   const std::filesystem::path path = dir.path / "run.yaml";
@@ -205,6 +222,12 @@ TEST_CASE("train/YAML configs read as JSON", "[train]") {
   REQUIRE(config.train_data.size() == 1u);
   CHECK(config.train_data[0].weight == 2.5);
   CHECK_THROWS_WITH(read_config_file((dir.path / "none.yaml").string()), Catch::Contains("none.yaml"));
+  const std::filesystem::path broken = dir.path / "broken.yml";
+  std::FILE* bad = std::fopen(broken.c_str(), "w");
+  REQUIRE(bad);
+  std::fputs("steps: [1, 2\n", bad);
+  std::fclose(bad);
+  CHECK_THROWS_WITH(read_config_file(broken.string()), Catch::StartsWith("config '" + broken.string() + "': "));
 }
 
 TEST_CASE("train/the lora preset trains adapters and exports them merged", "[train]") {
