@@ -73,7 +73,7 @@ void unary_f32(UnaryOp op, const float* x, float* y, int64_t n, float s) {
     case UnaryOp::rsqrt: return map(x, y, n, [](float v) { return 1.0f / std::sqrt(v); });
     case UnaryOp::tanh: return map(x, y, n, [](float v) { return std::tanh(v); });
     case UnaryOp::gelu_tanh:
-      return map(x, y, n, [](float v) { return 0.5f * v * (1.0f + std::tanh(kSqrt2OverPi * (v + 0.044715f * v * v * v))); });
+      return map(x, y, n, [](float v) { return 0.5f * v * (1.0f + tanh_f32(kSqrt2OverPi * (v + 0.044715f * v * v * v))); });
     case UnaryOp::gelu_erf: return map(x, y, n, [](float v) { return 0.5f * v * (1.0f + erf_f32(v * kInvSqrt2)); });
     case UnaryOp::silu: return map(x, y, n, [](float v) { return v / (1.0f + exp_f32(-v)); });
     case UnaryOp::add_scalar: return map(x, y, n, [s](float v) { return v + s; });
@@ -89,7 +89,7 @@ void activation_grad_f32(ActivationGrad op, const float* x, const float* dy, flo
       for (int64_t i = 0; i < n; ++i) {
         float v = x[i];
         float inner = kSqrt2OverPi * (v + 0.044715f * v * v * v);
-        float t = std::tanh(inner);
+        float t = tanh_f32(inner);
         float d_inner = kSqrt2OverPi * (1.0f + 3.0f * 0.044715f * v * v);
         dx[i] = dy[i] * (0.5f * (1.0f + t) + 0.5f * v * (1.0f - t * t) * d_inner);
       }

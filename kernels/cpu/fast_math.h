@@ -1,4 +1,4 @@
-// Vectorisable float maths for kernel loops: exp and erf written with selects only, so GCC
+// Vectorisable float maths for kernel loops: exp, erf and tanh written with selects only, so GCC
 // vectorises the loops that call them (std::exp / std::erf are scalar calls that set errno).
 #pragma once
 
@@ -35,8 +35,8 @@ inline float exp_f32(float x) {
   return x != x ? x : std::bit_cast<float>(bits);
 }
 
-// erf(x) within 1.5e-7 absolute (Abramowitz & Stegun 7.1.26): 1 - poly(t) exp(-x^2) with
-// t = 1 / (1 + p|x|), sign restored; NaN stays NaN.
+// erf(x) within 5e-7 absolute in float (Abramowitz & Stegun 7.1.26, 1.5e-7 in exact arithmetic):
+// 1 - poly(t) exp(-x^2) with t = 1 / (1 + p|x|), sign restored; NaN stays NaN.
 inline float erf_f32(float x) {
   const float a = x < 0.0f ? -x : x;
   const float t = 1.0f / (1.0f + 0.3275911f * a);
@@ -46,6 +46,15 @@ inline float erf_f32(float x) {
   poly = poly * t - 0.284496736f;
   poly = poly * t + 0.254829592f;
   const float y = 1.0f - poly * t * exp_f32(-a * a);
+  return x < 0.0f ? -y : y;
+}
+
+// tanh(x) within 2e-7 absolute: (1 - e) / (1 + e) with e = exp(-2|x|), sign restored; NaN stays
+// NaN. The error is absolute, not relative, near 0: meant for GELU, where tanh is added to 1.
+inline float tanh_f32(float x) {
+  const float a = x < 0.0f ? -x : x;
+  const float e = exp_f32(-2.0f * a);
+  const float y = (1.0f - e) / (1.0f + e);
   return x < 0.0f ? -y : y;
 }
 
