@@ -7,6 +7,7 @@
 #include <map>
 
 #include "datasets/formats/record_log.h"
+#include "datasets/image/processor_config.h"
 #include "datasets/synth/writer.h"
 #include "fusion/compose.h"
 #include "language/tokenizer/tokenizer_folder.h"
@@ -84,7 +85,7 @@ fusion::ComposedModel compose_demo_model(const DemoOptions& o, const fs::path& t
   return composed;
 }
 
-void prepare_demo_inputs(const DemoOptions& o) {
+CellPretrainingResult prepare_demo_inputs(const DemoOptions& o) {
   const fs::path out = o.out, data_dir = out / "data";
   fs::create_directories(out);
   data::SynthOptions synth;
@@ -107,10 +108,28 @@ void prepare_demo_inputs(const DemoOptions& o) {
 
   ParameterStore store(o.seed);
   fusion::ComposedModel composed = compose_demo_model(o, out / "tokenizer", store);
+  CellPretrainingResult pretrained;
+  if (o.pretrain_steps > 0) {
+    CellPretrainingOptions cells;
+    cells.data_dir = data_dir;
+    cells.data_seed = o.seed;
+    cells.canvas = o.image_size;
+    cells.train_images = o.train_images;
+    cells.val_images = o.val_images;
+    cells.steps = o.pretrain_steps;
+    cells.batch = o.batch;
+    cells.lr = o.lr;
+    cells.seed = o.seed;
+    cells.quiet = o.quiet;
+    const data::PreprocessOptions preprocess =
+        data::processor_options_from_json(json::parse(composed.preprocessor_json), "the demo's preprocessor config");
+    pretrained = pretrain_vision_on_cells(*composed.loaded.model, store, preprocess, cells);
+  }
   std::map<std::string, std::string> text_files;
   if (!composed.preprocessor_json.empty()) text_files["preprocessor_config.json"] = composed.preprocessor_json;
   fusion::save_model((out / "init").string(), composed.loaded.config, *composed.loaded.model, store,
                      composed.side_files, true, text_files);
+  return pretrained;
 }
 
 TrainConfig demo_train_config(const DemoOptions& o) {

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <string>
 
+#include "apps/train/cell_pretraining.h"
 #include "apps/train/train_config.h"
 #include "fusion/compose.h"
 
@@ -16,6 +17,7 @@ struct DemoOptions {
   size_t train_images = 8000, val_images = 200, test_images = 300;
   int image_size = 64;  // the synthetic canvas; the model sees it at 3 * (image_size / 3) px
   int patch_cells = 1;  // patches per side of one grid cell (1: a patch is a cell)
+  int64_t pretrain_steps = 600;  // the vision tower as a per-cell classifier first (0: none)
   int64_t steps = 3500;
   int64_t batch = 32;
   double lr = 2e-3;
@@ -32,11 +34,12 @@ struct DemoOptions {
 };
 
 // Writes OUT/data (train / val / test splits), OUT/tokenizer (SentencePiece on the training text),
-// OUT/configs/{vision,language}.json and OUT/init, the fresh model folder: a ViT whose patches are the
-// cells of the canvas's 3 x 3 grid and a LLaMA-style decoder of the same width, with a gated
-// cross-attention block (gates open) before every decoder layer.
-// Replaces what an earlier run left there.
-void prepare_demo_inputs(const DemoOptions& options);
+// OUT/configs/{vision,language}.json and OUT/init, the model folder the captioner trains from: a ViT whose
+// patches are the cells of the canvas's 3 x 3 grid, pretrained for `pretrain_steps` as a classifier of each
+// cell's shape and colour, and a fresh LLaMA-style decoder of the same width, with a gated cross-attention
+// block (gates open) before every decoder layer. Replaces what an earlier run left there. Returns what the
+// vision pretraining measured (all zero without it).
+CellPretrainingResult prepare_demo_inputs(const DemoOptions& options);
 
 // Writes OPTIONS.out/configs/{vision,language}.json and composes the fresh demo model from them into `store`
 // with the demo's initialisation (open gates, unit-scale position embeddings, projector, queries and keys);

@@ -29,8 +29,8 @@ set_tests_properties(cli/train-missing-config PROPERTIES PASS_REGULAR_EXPRESSION
 
 # A tiny demo: every output file, a metrics.json with the keys the README names, and the table.
 add_test(NAME cli/demo-tiny
-         COMMAND sh -c "rm -rf $1; \"$0\" demo --out $1 --steps 12 --batch 8 --train-images 160 --width 32 --layers 1 --vision-layers 1 --vocab 340 2>&1 &&
+         COMMAND sh -c "rm -rf $1; \"$0\" demo --out $1 --pretrain-steps 20 --steps 12 --batch 8 --train-images 160 --width 32 --layers 1 --vision-layers 1 --vocab 340 2>&1 &&
                         ls $1 | tr '\\n' ' ' && cat $1/metrics.json | tr -d ' \\n' && head -c 8 $1/contact_sheet.png | od -An -c | tr -d ' \\n'"
                  $<TARGET_FILE:hanvit> ${train_work}/demo)
 set_tests_properties(cli/demo-tiny PROPERTIES TIMEOUT 300 PASS_REGULAR_EXPRESSION
-  "VQA accuracy .*caption exact match .*CIDEr-D .*checkpoints [^\n]*configs contact_sheet.png data gallery.html [^\n]*init loss.png [^\n]*metrics.json metrics.jsonl model [^\n]*tokenizer [^\n]*\"bleu4\":[^\n]*\"caption_exact_match\":[^\n]*\"cider_d\":[^\n]*\"train_seconds\":[^\n]*\"vqa_accuracy\":[^\n]*211PNG")
+  "vision pretraining: [^\n]*validation cells: shape [0-9.]+, colour [0-9.]+ correct.*VQA accuracy .*caption exact match .*CIDEr-D .*checkpoints [^\n]*configs contact_sheet.png data gallery.html [^\n]*init loss.png [^\n]*metrics.json metrics.jsonl model [^\n]*tokenizer [^\n]*\"bleu4\":[^\n]*\"caption_exact_match\":[^\n]*\"cider_d\":[^\n]*\"train_seconds\":[^\n]*\"vision_pretrain_seconds\":[^\n]*\"vqa_accuracy\":[^\n]*211PNG")

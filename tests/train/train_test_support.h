@@ -27,6 +27,7 @@ inline const DemoOptions& tiny_demo() {
     o.layers = 1;
     o.vision_layers = 1;
     o.vocab = 340;
+    o.pretrain_steps = 0;
     o.steps = 6;
     o.batch = 8;
     o.lr = 3e-3;
