@@ -15,6 +15,7 @@
 #include "modules/graph/autograd.h"
 #include "modules/graph/ops.h"
 #include "modules/nn/linear.h"
+#include "modules/optim/lr_schedule.h"
 #include "modules/optim/optimizer.h"
 #include "modules/random/rng.h"
 
@@ -172,7 +173,12 @@ CellPretrainingResult pretrain_vision_on_cells(const fusion::VisionLanguageModel
   std::iota(order.begin(), order.end(), size_t{0});
   Rng rng(derive_seed(o.seed, 0xce12));
   const size_t per_epoch = o.train_images / static_cast<size_t>(o.batch);
-  const int64_t warmup = std::max<int64_t>(1, o.steps / 20);
+  LrScheduleConfig schedule_config;
+  schedule_config.base_lr = o.lr;
+  schedule_config.warmup_steps = std::max<int64_t>(1, o.steps / 20);
+  schedule_config.total_steps = o.steps;
+  schedule_config.min_ratio = 0.05;
+  const LrSchedule schedule(schedule_config);
   double recent_loss = 0;
   int64_t recent = 0;
   for (int64_t step = 0; step < o.steps; ++step) {
@@ -187,7 +193,7 @@ CellPretrainingResult pretrain_vision_on_cells(const fusion::VisionLanguageModel
       std::memcpy(grads[i].data<float>(), value.data<float>(), sizeof(float) * static_cast<size_t>(value.numel()));
     }
     clip_grad_norm(optimizer.params(), 1.0);
-    optimizer.step(o.lr * std::min(1.0, static_cast<double>(step + 1) / static_cast<double>(warmup)));
+    optimizer.step(schedule.lr(step));
     const double loss = train_graph->exec->value(train_graph->loss).item();
     if (step >= o.steps - 50) {
       recent_loss += loss;

@@ -94,7 +94,9 @@ void add_demo_command(CLI::App& app) {
   demo->add_option("--steps", o->steps, "Optimizer steps of the captioner")->capture_default_str();
   demo->add_option("--batch", o->batch, "Samples per step")->capture_default_str();
   demo->add_option("--lr", o->lr, "Peak learning rate (cosine schedule)")->capture_default_str();
-  demo->add_option("--vision-lr-scale", o->vision_lr_scale, "The vision tower's learning rate relative to --lr")
+  demo->add_option("--vqa-weight", o->vqa_weight, "Copies of the VQA file (5 questions per image) per epoch; the captions are taken twice")
+      ->capture_default_str();
+  demo->add_option("--vision-lr-scale", o->vision_lr_scale, "The vision tower's learning rate relative to --lr while the captioner trains (0: frozen)")
       ->capture_default_str();
   demo->add_option("--width", o->width, "Hidden size of the vision tower and decoder (a multiple of 32)")
       ->capture_default_str();
@@ -110,6 +112,7 @@ void add_demo_command(CLI::App& app) {
   demo->add_option("--workers", o->workers, "Image decoding threads")->capture_default_str();
   demo->callback([o] {
     if (o->width <= 0 || o->width % 32 != 0) throw std::invalid_argument("--width must be a positive multiple of 32");
+    if (!(o->vqa_weight > 0)) throw std::invalid_argument("--vqa-weight must be > 0");
     if (o->pretrain_steps < 0) throw std::invalid_argument("--pretrain-steps must be >= 0");
     if (o->patch_cells < 1 || (o->image_size / 3) % o->patch_cells != 0)
       throw std::invalid_argument("--patch-cells must divide the cell side " + std::to_string(o->image_size / 3));

@@ -138,7 +138,7 @@ TrainConfig demo_train_config(const DemoOptions& o) {
   config.model = (out / "init").string();
   config.output = out.string();
   config.train_data = {{(data_dir / "train" / "captions.jsonl").string(), "", 2.0},
-                       {(data_dir / "train" / "vqa.jsonl").string(), "", 1.0}};
+                       {(data_dir / "train" / "vqa.jsonl").string(), "", o.vqa_weight}};
   if (o.val_images > 0)
     config.val_data = {{(data_dir / "val" / "captions.jsonl").string(), "", 1.0},
                        {(data_dir / "val" / "vqa.jsonl").string(), "", 1.0}};
@@ -146,7 +146,10 @@ TrainConfig demo_train_config(const DemoOptions& o) {
   config.batch_size = o.batch;
   config.max_tokens = 64;
   config.optimizer.lr = o.lr;
-  if (o.vision_lr_scale != 1.0) config.optimizer.lr_scales = {{"vision.*", o.vision_lr_scale}};
+  if (o.vision_lr_scale == 0.0)
+    config.freeze = {"vision.*"};  // no backward pass through the tower at all
+  else if (o.vision_lr_scale != 1.0)
+    config.optimizer.lr_scales = {{"vision.*", o.vision_lr_scale}};
   config.optimizer.weight_decay = 0.01;
   config.optimizer.warmup_steps = std::max<int64_t>(1, o.steps / 20);
   config.optimizer.min_lr_ratio = 0.05;

@@ -17,11 +17,12 @@ struct DemoOptions {
   size_t train_images = 8000, val_images = 200, test_images = 300;
   int image_size = 64;  // the synthetic canvas; the model sees it at 3 * (image_size / 3) px
   int patch_cells = 1;  // patches per side of one grid cell (1: a patch is a cell)
-  int64_t pretrain_steps = 600;  // the vision tower as a per-cell classifier first (0: none)
-  int64_t steps = 3500;
+  int64_t pretrain_steps = 2000;  // the vision tower as a per-cell classifier first (0: none)
+  int64_t steps = 6000;
   int64_t batch = 32;
   double lr = 2e-3;
-  double vision_lr_scale = 1.0;  // the vision tower's learning rate, relative to lr
+  double vqa_weight = 1.0;  // copies of the VQA file (5 questions per image) per epoch; the captions are taken twice
+  double vision_lr_scale = 0.0;  // the vision tower's learning rate in the captioner's training, relative to lr (0: frozen)
   int64_t width = 128;        // hidden size of the decoder (and of the vision tower unless vision_width), a multiple of 32
   int64_t vision_width = 0;   // hidden size of the vision tower, a multiple of 32; 0: width
   int64_t layers = 3;         // decoder layers
