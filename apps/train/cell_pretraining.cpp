@@ -1,4 +1,5 @@
-// pretrain_vision_on_cells: per-cell shape and colour heads on the vision tower, AdamW on the synthetic training split.
+// pretrain_vision_on_cells: per-cell shape, colour and place heads on the vision tower, AdamW on the training split.
+// split.
 #include "apps/train/cell_pretraining.h"
 
 #include <algorithm>
@@ -28,7 +29,7 @@ constexpr int64_t kCells = static_cast<int64_t>(data::kSynthCells);
 constexpr int64_t kShapeClasses = 1 + static_cast<int64_t>(data::kSynthShapeCount);  // 0: empty cell
 constexpr int64_t kColourClasses = 1 + static_cast<int64_t>(data::kSynthColours.size());
 
-// The two heads, under names no model uses ("cell_heads.shape.*", "cell_heads.colour.*").
+// The three heads, under names no model uses ("cell_heads.shape.*", ".colour.*", ".position.*").
 class CellHeads : public Module {
  public:
   explicit CellHeads(int64_t width) : Module("CellHeads") {
@@ -83,13 +84,16 @@ std::unique_ptr<CellGraph> build_graph(const fusion::VisionLanguageModel& model,
   const int64_t width = tokens.dim(2);
   if (v.class_token()) tokens = slice(tokens, 1, 1, tokens.dim(1));  // (B, grid * grid, C)
   // The k x k patches of each cell, averaged: (B, 3, k, 3, k, C) -> (B, 3, 3, k, k, C) -> (B, 9, C).
-  Var cells = view(permute(view(tokens, {batch, 3, k, 3, k, width}), {0, 1, 3, 2, 4, 5}), {batch, kCells, k * k, width});
+  Var cells =
+      view(permute(view(tokens, {batch, 3, k, 3, k, width}), {0, 1, 3, 2, 4, 5}), {batch, kCells, k * k, width});
   cells = view(mean(cells, {2}), {batch * kCells, width});
   c->shape_logits = heads.shape->forward(cells);    // (B * 9, 7)
   c->colour_logits = heads.colour->forward(cells);  // (B * 9, 8)
-  c->loss = add(cross_entropy(c->shape_logits, g.input("shapes", {batch * kCells}, DType::i32)),
-                cross_entropy(c->colour_logits, g.input("colours", {batch * kCells}, DType::i32)));
-  c->loss = add(c->loss, cross_entropy(heads.position->forward(cells), g.input("cells", {batch * kCells}, DType::i32)));
+  // The third head names the cell itself, so the tokens keep the place that cross-attention finds cells by.
+  const Var places = heads.position->forward(cells);  // (B * 9, 9)
+  c->loss = add(add(cross_entropy(c->shape_logits, g.input("shapes", {batch * kCells}, DType::i32)),
+                    cross_entropy(c->colour_logits, g.input("colours", {batch * kCells}, DType::i32))),
+                cross_entropy(places, g.input("places", {batch * kCells}, DType::i32)));
   std::vector<Var> outputs{c->loss, c->shape_logits, c->colour_logits};
   if (train)
     for (const auto& [name, grad] : backward(c->loss).by_name) {
@@ -114,21 +118,22 @@ void bind_batch(Executor& exec, const CellSplit& split, const std::vector<size_t
       throw std::invalid_argument(split.images[index].string() + ": preprocessed to " + std::to_string(image.numel()) +
                                   " values, the vision tower takes " + std::to_string(per_image));
     std::memcpy(pixels.data<float>() + r * per_image, image.data<float>(), sizeof(float) * per_image);
-    const auto cell = [&](const std::vector<int32_t>& labels, std::vector<int32_t>& out) {
+    const auto append_cells = [index](const std::vector<int32_t>& labels, std::vector<int32_t>& out) {
       out.insert(out.end(), labels.begin() + index * kCells, labels.begin() + (index + 1) * kCells);
     };
-    cell(split.shapes, shapes);
-    cell(split.colours, colours);
+    append_cells(split.shapes, shapes);
+    append_cells(split.colours, colours);
   }
+  std::vector<int32_t> places(static_cast<size_t>(rows * kCells));
+  for (size_t i = 0; i < places.size(); ++i) places[i] = static_cast<int32_t>(i % kCells);
   exec.bind("pixels", pixels);
   exec.bind("shapes", Tensor::from_vector<int32_t>({rows * kCells}, shapes));
   exec.bind("colours", Tensor::from_vector<int32_t>({rows * kCells}, colours));
-  std::vector<int32_t> cells(static_cast<size_t>(rows * kCells));
-  for (size_t i = 0; i < cells.size(); ++i) cells[i] = static_cast<int32_t>(i % kCells);
-  exec.bind("cells", Tensor::from_vector<int32_t>({rows * kCells}, cells));
+  exec.bind("places", Tensor::from_vector<int32_t>({rows * kCells}, places));
 }
 
-// Occupied cells whose argmax over `logits` (cells, classes) equals the label; adds to `right`.
+// Counts the occupied cells (label > 0) into `occupied` and those whose argmax over `logits` (cells, classes)
+// is the label into `right`.
 void count_right(const Tensor& logits, const int32_t* labels, int64_t& right, int64_t& occupied) {
   const int64_t cells = logits.shape()[0], classes = logits.shape()[1];
   const float* l = logits.data<float>();

@@ -1,4 +1,5 @@
-// The demo's first stage: the vision tower trained as a classifier of what each grid cell of the synthetic images holds.
+// The demo's first stage: the vision tower trained to classify what each grid cell of the synthetic images holds.
+// holds.
 #pragma once
 
 #include <cstdint>
@@ -16,7 +17,7 @@ struct CellPretrainingOptions {
   int canvas = 64;                 // the synthetic canvas side, pixels
   size_t train_images = 0, val_images = 0;
   int64_t steps = 0, batch = 32;
-  double lr = 2e-3;  // AdamW peak: linear warmup over the first 5 % of steps, cosine decay to 5 %
+  double lr = 2e-3;   // AdamW peak: linear warmup over the first 5 % of steps, cosine decay to 5 %
   uint64_t seed = 0;  // the heads' initialisation and the image order
   bool quiet = false;
 };

@@ -37,12 +37,13 @@ class Stopwatch {
 void run_demo(const DemoOptions& o) {
   const Stopwatch total;
   const fs::path out = o.out, data_dir = out / "data";
-  std::printf("[1/3] synthesising the Korean shapes dataset, training a tokenizer (%d pieces), composing the model "
-              "(ViT %lldx%lld + decoder %lldx%lld + gated cross-attention) in %s; pretraining the ViT as a "
-              "classifier of each grid cell's shape and colour for %lld steps\n",
-              o.vocab, static_cast<long long>(o.vision_layers), static_cast<long long>(o.width),
-              static_cast<long long>(o.layers), static_cast<long long>(o.width), out.string().c_str(),
-              static_cast<long long>(o.pretrain_steps));
+  std::printf(
+      "[1/3] synthesising the Korean shapes dataset, training a tokenizer (%d pieces), composing the model "
+      "(ViT %lldx%lld + decoder %lldx%lld + gated cross-attention) in %s; pretraining the ViT as a "
+      "classifier of each grid cell's shape and colour for %lld steps\n",
+      o.vocab, static_cast<long long>(o.vision_layers), static_cast<long long>(o.width),
+      static_cast<long long>(o.layers), static_cast<long long>(o.width), out.string().c_str(),
+      static_cast<long long>(o.pretrain_steps));
   std::fflush(stdout);
   const CellPretrainingResult pretrained = prepare_demo_inputs(o);
   if (o.pretrain_steps > 0)
@@ -85,7 +86,8 @@ void run_demo(const DemoOptions& o) {
 void add_demo_command(CLI::App& app) {
   auto o = std::make_shared<DemoOptions>();
   CLI::App* demo = app.add_subcommand(
-      "demo", "Synthesise Korean shapes data, train a tokenizer and a small captioner on the CPU, evaluate, show results");
+      "demo",
+      "Synthesise Korean shapes data, train a tokenizer and a small captioner on the CPU, evaluate, show results");
   demo->add_option("--out", o->out, "Folder for the data, model, metrics and gallery")->capture_default_str();
   demo->add_option("--train-images", o->train_images, "Training images to synthesise")->capture_default_str();
   demo->add_option("--pretrain-steps", o->pretrain_steps,
@@ -94,9 +96,12 @@ void add_demo_command(CLI::App& app) {
   demo->add_option("--steps", o->steps, "Optimizer steps of the captioner")->capture_default_str();
   demo->add_option("--batch", o->batch, "Samples per step")->capture_default_str();
   demo->add_option("--lr", o->lr, "Peak learning rate (cosine schedule)")->capture_default_str();
-  demo->add_option("--vqa-weight", o->vqa_weight, "Copies of the VQA file (5 questions per image) per epoch; the captions are taken twice")
+  demo->add_option("--vqa-weight", o->vqa_weight,
+                   "Copies of the VQA file (5 questions per image) per epoch; the captions are taken twice")
       ->capture_default_str();
-  demo->add_option("--vision-lr-scale", o->vision_lr_scale, "The vision tower's learning rate relative to --lr while the captioner trains (0: frozen)")
+  demo->add_option("--vision-lr-scale", o->vision_lr_scale,
+                   "The vision tower's learning rate relative to --lr while the captioner trains (0: frozen; "
+                   "give it one, e.g. 1, with --pretrain-steps 0)")
       ->capture_default_str();
   demo->add_option("--width", o->width, "Hidden size of the vision tower and decoder (a multiple of 32)")
       ->capture_default_str();

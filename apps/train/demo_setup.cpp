@@ -75,9 +75,9 @@ fusion::ComposedModel compose_demo_model(const DemoOptions& o, const fs::path& t
   // Unit-scale visual tokens, queries and keys (LeCun-normal projector, q_proj, k_proj): attention scores of
   // order one, so the cross-attention is selective, and learns to select, from the first steps.
   for (const std::string& name : store.names()) {
-    const bool unit = name == "fusion.projector.linear.weight" || (name.rfind("fusion.blocks.", 0) == 0 &&
-                                                                   (name.ends_with(".q_proj.weight") ||
-                                                                    name.ends_with(".k_proj.weight")));
+    const bool unit = name == "fusion.projector.linear.weight" ||
+                      (name.rfind("fusion.blocks.", 0) == 0 &&
+                       (name.ends_with(".q_proj.weight") || name.ends_with(".k_proj.weight")));
     if (!unit) continue;
     const Shape shape = store.get(name).shape();
     store.initialize(name, shape, Init::normal(1.0 / std::sqrt(static_cast<double>(shape[1]))));
@@ -104,7 +104,8 @@ CellPretrainingResult prepare_demo_inputs(const DemoOptions& o) {
   language::TokenizerTrainOptions tokenizer_options;
   tokenizer_options.vocab_size = o.vocab;
   tokenizer_options.seed = static_cast<uint32_t>(o.seed);
-  language::write_tokenizer_folder(out / "tokenizer", language::train_sentencepiece(sentences, tokenizer_options), true);
+  language::write_tokenizer_folder(out / "tokenizer", language::train_sentencepiece(sentences, tokenizer_options),
+                                   true);
 
   ParameterStore store(o.seed);
   fusion::ComposedModel composed = compose_demo_model(o, out / "tokenizer", store);

@@ -15,23 +15,26 @@ namespace hanvit::app {
 struct DemoOptions {
   std::string out = "hanvit-demo";
   size_t train_images = 8000, val_images = 200, test_images = 300;
-  int image_size = 64;  // the synthetic canvas; the model sees it at 3 * (image_size / 3) px
-  int patch_cells = 1;  // patches per side of one grid cell (1: a patch is a cell)
+  int image_size = 64;            // the synthetic canvas; the model sees it at 3 * (image_size / 3) px
+  int patch_cells = 1;            // patches per side of one grid cell (1: a patch is a cell)
   int64_t pretrain_steps = 2000;  // the vision tower as a per-cell classifier first (0: none)
-  int64_t steps = 6000;
+  int64_t steps = 6000;           // the captioner's optimizer steps
   int64_t batch = 32;
   double lr = 2e-3;
-  double vqa_weight = 1.0;  // copies of the VQA file (5 questions per image) per epoch; the captions are taken twice
-  double vision_lr_scale = 0.0;  // the vision tower's learning rate in the captioner's training, relative to lr (0: frozen)
-  int64_t width = 128;        // hidden size of the decoder (and of the vision tower unless vision_width), a multiple of 32
-  int64_t vision_width = 0;   // hidden size of the vision tower, a multiple of 32; 0: width
-  int64_t layers = 3;         // decoder layers
-  int64_t vision_layers = 3;  // vision tower layers
+  // Copies of the VQA file (5 questions per image) per epoch; the captions are taken twice.
+  double vqa_weight = 1.0;
+  // The vision tower's learning rate while the captioner trains, relative to lr (0: frozen).
+  double vision_lr_scale = 0.0;
+  // Hidden size of the decoder (and of the vision tower unless vision_width), a multiple of 32.
+  int64_t width = 128;
+  int64_t vision_width = 0;                               // hidden size of the vision tower, a multiple of 32; 0: width
+  int64_t layers = 3;                                     // decoder layers
+  int64_t vision_layers = 3;                              // vision tower layers
   std::string fusion = "gated:every=1,projector=linear";  // FusionConfig::parse_spec
-  int32_t vocab = 352;  // tokenizer pieces (the decoder's vocabulary)
+  int32_t vocab = 352;                                    // tokenizer pieces (the decoder's vocabulary)
   uint64_t seed = 0;
   int64_t workers = 0;  // image decoding threads (0: decode between steps; on 2 cores that is fastest)
-  bool quiet = false;  // no progress output
+  bool quiet = false;   // no progress output
 };
 
 // Writes OUT/data (train / val / test splits), OUT/tokenizer (SentencePiece on the training text),

@@ -66,7 +66,8 @@ TEST_CASE("cell pretraining/the tower learns the cells; nothing but the tower ch
   std::map<std::string, std::vector<double>> before;
   for (const std::string& name : store.names()) before[name] = store.get(name).to_f64();
 
-  const CellPretrainingResult result = pretrain_vision_on_cells(*composed.loaded.model, store, preprocess, options(300));
+  const CellPretrainingResult result =
+      pretrain_vision_on_cells(*composed.loaded.model, store, preprocess, options(300));
   INFO("loss " << result.final_loss << ", shape " << result.shape_accuracy << ", colour " << result.colour_accuracy);
   CHECK(result.colour_accuracy > 0.8);  // seven colours: chance is 1/7
   CHECK(result.shape_accuracy > 0.3);   // six shapes: chance is 1/6 (8 px cells: 4-7 px shapes)
