@@ -52,7 +52,8 @@ fusion::ComposedModel compose_demo_model(const DemoOptions& options, const std::
                                          ParameterStore& store);
 
 // The run config that trains OUT/init on the training split (captions and VQA) into OUT, evaluating on
-// the validation split: every parameter trains, cosine schedule, checkpoints at the middle and end.
+// the validation split: every parameter trains but the vision tower (frozen at vision_lr_scale 0, else at
+// that rate), cosine schedule, checkpoints at the middle and end.
 TrainConfig demo_train_config(const DemoOptions& options);
 
 }  // namespace hanvit::app
