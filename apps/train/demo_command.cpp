@@ -39,11 +39,12 @@ void run_demo(const DemoOptions& o) {
   const fs::path out = o.out, data_dir = out / "data";
   std::printf(
       "[1/3] synthesising the Korean shapes dataset, training a tokenizer (%d pieces), composing the model "
-      "(ViT %lldx%lld + decoder %lldx%lld + gated cross-attention) in %s; pretraining the ViT as a "
-      "classifier of each grid cell's shape and colour for %lld steps\n",
+      "(ViT %lldx%lld + decoder %lldx%lld + gated cross-attention) in %s\n",
       o.vocab, static_cast<long long>(o.vision_layers), static_cast<long long>(o.width),
-      static_cast<long long>(o.layers), static_cast<long long>(o.width), out.string().c_str(),
-      static_cast<long long>(o.pretrain_steps));
+      static_cast<long long>(o.layers), static_cast<long long>(o.width), out.string().c_str());
+  if (o.pretrain_steps > 0)
+    std::printf("  then pretraining the ViT for %lld steps to tell each grid cell's shape, colour and place\n",
+                static_cast<long long>(o.pretrain_steps));
   std::fflush(stdout);
   const CellPretrainingResult pretrained = prepare_demo_inputs(o);
   if (o.pretrain_steps > 0)

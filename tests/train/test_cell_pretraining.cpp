@@ -48,21 +48,30 @@ CellPretrainingOptions options(int64_t steps) {
   return o;
 }
 
-}  // namespace
-
-TEST_CASE("cell pretraining/the tower learns the cells; nothing but the tower changes", "[train]") {
-  TempDir dir("cell-pretraining-model");
+// The demo's model at 24 px (one 8 px patch per cell), width 32, one layer each, composed into `store`; its
+// configs go to `dir`.
+fusion::ComposedModel tiny_demo_model(const std::filesystem::path& dir, ParameterStore& store) {
   DemoOptions demo;
-  demo.out = dir.path.string();
+  demo.out = dir.string();
   demo.image_size = 24;
   demo.width = 32;
   demo.vision_layers = 1;
   demo.layers = 1;
   demo.vocab = 64;
+  return compose_demo_model(demo, {}, store);
+}
+
+data::PreprocessOptions preprocess_of(const fusion::ComposedModel& composed) {
+  return data::processor_options_from_json(nlohmann::json::parse(composed.preprocessor_json), "test");
+}
+
+}  // namespace
+
+TEST_CASE("cell pretraining/the tower learns the cells; nothing but the tower changes", "[train]") {
+  TempDir dir("cell-pretraining-model");
   ParameterStore store(3);
-  const fusion::ComposedModel composed = compose_demo_model(demo, {}, store);
-  const data::PreprocessOptions preprocess =
-      data::processor_options_from_json(nlohmann::json::parse(composed.preprocessor_json), "test");
+  const fusion::ComposedModel composed = tiny_demo_model(dir.path, store);
+  const data::PreprocessOptions preprocess = preprocess_of(composed);
   std::map<std::string, std::vector<double>> before;
   for (const std::string& name : store.names()) before[name] = store.get(name).to_f64();
 
@@ -94,20 +103,12 @@ TEST_CASE("cell pretraining/refuses a tower whose patches do not tile the grid, 
   compose.fusion_spec = "gated:every=1,projector=linear";
   ParameterStore store;
   const fusion::ComposedModel composed = fusion::compose_model(compose, store);
-  const data::PreprocessOptions preprocess =
-      data::processor_options_from_json(nlohmann::json::parse(composed.preprocessor_json), "test");
+  const data::PreprocessOptions preprocess = preprocess_of(composed);
   CHECK_THROWS_WITH(pretrain_vision_on_cells(*composed.loaded.model, store, preprocess, options(1)),
                     Catch::Contains("4 patches per side do not tile a 3 x 3 grid"));
 
-  DemoOptions demo;
-  demo.out = dir.path.string();
-  demo.image_size = 24;
-  demo.width = 32;
-  demo.vision_layers = 1;
-  demo.layers = 1;
-  demo.vocab = 64;
   ParameterStore demo_store;
-  const fusion::ComposedModel tiled = compose_demo_model(demo, {}, demo_store);
+  const fusion::ComposedModel tiled = tiny_demo_model(dir.path, demo_store);
   CellPretrainingOptions few = options(1);
   few.train_images = 8;
   CHECK_THROWS_WITH(pretrain_vision_on_cells(*tiled.loaded.model, demo_store, preprocess, few),
