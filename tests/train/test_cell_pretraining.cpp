@@ -1,5 +1,6 @@
 // The demo's vision pretraining: the tower learns each cell's colour and shape, only the tower changes, the
-// heads leave no trace, and a tower whose patches do not tile the 3 x 3 grid is refused.
+// heads leave no trace; a tower whose patches do not tile the 3 x 3 grid, too few images and a corrupt image are
+// refused with a message naming them.
 #include <catch2/catch.hpp>
 #include <fstream>
 
@@ -113,4 +114,17 @@ TEST_CASE("cell pretraining/refuses a tower whose patches do not tile the grid, 
   few.train_images = 8;
   CHECK_THROWS_WITH(pretrain_vision_on_cells(*tiled.loaded.model, demo_store, preprocess, few),
                     Catch::Contains("at least one batch of training images"));
+}
+
+TEST_CASE("cell pretraining/a corrupt image is named", "[train]") {
+  TempDir dir("cell-pretraining-corrupt");
+  std::filesystem::copy(cell_data(), dir.path / "data", std::filesystem::copy_options::recursive);
+  const std::filesystem::path broken = dir.path / "data" / "val" / "images" / "000002.png";
+  std::ofstream(broken, std::ios::binary | std::ios::trunc) << "not a png";
+  ParameterStore store(3);
+  const fusion::ComposedModel composed = tiny_demo_model(dir.path, store);
+  CellPretrainingOptions o = options(1);
+  o.data_dir = dir.path / "data";
+  CHECK_THROWS_WITH(pretrain_vision_on_cells(*composed.loaded.model, store, preprocess_of(composed), o),
+                    Catch::Contains(broken.string()));
 }
