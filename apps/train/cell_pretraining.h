@@ -1,5 +1,4 @@
 // The demo's first stage: the vision tower trained to classify what each grid cell of the synthetic images holds.
-// holds.
 #pragma once
 
 #include <cstdint>
@@ -24,16 +23,17 @@ struct CellPretrainingOptions {
 
 struct CellPretrainingResult {
   double seconds = 0;
-  double final_loss = 0;       // mean over the last 50 steps of the shape and colour cross-entropies
+  double final_loss = 0;       // mean over the last 50 steps of the shape, colour and cell cross-entropies (summed)
   double shape_accuracy = 0;   // on the occupied cells of the validation images (1 without any)
   double colour_accuracy = 0;  // likewise
 };
 
 // Like a vision encoder pretrained as an image classifier before it joins a captioner: each cell's visual tokens
-// (the patches covering one cell of the 3 x 3 grid, averaged) go to two linear heads, the cell's shape (or
-// empty) and its colour (or empty), trained with cross-entropy and AdamW on the training images. Only the
-// vision tower's parameters ("vision.*") change in `store`; the heads are dropped at the end. The vision tower's
-// patches must tile the cells exactly (its image side a multiple of 3 and of the patch size per cell).
+// (the patches covering one cell of the 3 x 3 grid, averaged) go to three linear heads, the cell's shape (or
+// empty), its colour (or empty) and which cell it is, trained with cross-entropy and AdamW on the training
+// images. Only the vision tower's parameters ("vision.*") change in `store`; the heads are dropped at the end.
+// The vision tower's patches must tile the cells exactly (its image side a multiple of 3 and of the patch size
+// per cell).
 CellPretrainingResult pretrain_vision_on_cells(const fusion::VisionLanguageModel& model, ParameterStore& store,
                                                const data::PreprocessOptions& preprocess,
                                                const CellPretrainingOptions& options);

@@ -96,7 +96,7 @@ void add_demo_command(CLI::App& app) {
       ->capture_default_str();
   demo->add_option("--steps", o->steps, "Optimizer steps of the captioner")->capture_default_str();
   demo->add_option("--batch", o->batch, "Samples per step")->capture_default_str();
-  demo->add_option("--lr", o->lr, "Peak learning rate (cosine schedule)")->capture_default_str();
+  demo->add_option("--lr", o->lr, "Peak learning rate of both stages (cosine schedule)")->capture_default_str();
   demo->add_option("--vqa-weight", o->vqa_weight,
                    "Copies of the VQA file (5 questions per image) per epoch; the captions are taken twice")
       ->capture_default_str();

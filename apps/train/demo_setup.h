@@ -18,9 +18,9 @@ struct DemoOptions {
   int image_size = 64;            // the synthetic canvas; the model sees it at 3 * (image_size / 3) px
   int patch_cells = 1;            // patches per side of one grid cell (1: a patch is a cell)
   int64_t pretrain_steps = 2000;  // the vision tower as a per-cell classifier first (0: none)
-  int64_t steps = 6000;           // the captioner's optimizer steps
+  int64_t steps = 3500;           // the captioner's optimizer steps
   int64_t batch = 32;
-  double lr = 2e-3;
+  double lr = 1e-3;  // AdamW peak of both stages
   // Copies of the VQA file (5 questions per image) per epoch; the captions are taken twice.
   double vqa_weight = 1.0;
   // The vision tower's learning rate while the captioner trains, relative to lr (0: frozen).
@@ -46,8 +46,8 @@ struct DemoOptions {
 CellPretrainingResult prepare_demo_inputs(const DemoOptions& options);
 
 // Writes OPTIONS.out/configs/{vision,language}.json and composes the fresh demo model from them into `store`
-// with the demo's initialisation (open gates, unit-scale position embeddings, projector, queries and keys);
-// the tokenizer files come from `tokenizer_dir` when it is not empty.
+// with the demo's initialisation (a decoder at fan-in scale, open gates, unit-scale position embeddings,
+// projector, queries and keys); the tokenizer files come from `tokenizer_dir` when it is not empty.
 fusion::ComposedModel compose_demo_model(const DemoOptions& options, const std::filesystem::path& tokenizer_dir,
                                          ParameterStore& store);
 
