@@ -1,5 +1,4 @@
 // pretrain_vision_on_cells: per-cell shape, colour and place heads on the vision tower, AdamW on the training split.
-// split.
 #include "apps/train/cell_pretraining.h"
 
 #include <algorithm>
